@@ -1,0 +1,59 @@
+"""Package metadata; pyproject.toml holds the build system and tool configuration."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+setup(
+    name="streamlit-alb-auth",
+    version="0.1.0",
+    description=("Verified AWS ALB (Cognito/OIDC) identity and a real logout for Streamlit apps"),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.11",
+    packages=find_packages(include=["streamlit_alb_auth", "streamlit_alb_auth.*"]),
+    package_data={
+        "streamlit_alb_auth": [
+            "py.typed",
+            "pyproject.toml",
+            "component/*.js",
+            "component/*.css",
+            "templates/*.py",
+            "templates/*.yaml",
+            "devserver/*.html",
+        ],
+    },
+    include_package_data=True,
+    install_requires=[
+        "streamlit>=1.51",
+        "PyJWT>=2.8",
+        "cryptography>=42",
+        "requests>=2.31",
+    ],
+    extras_require={
+        # The local ALB stand-in (`streamlit-alb-auth dev`): an async proxy with websockets.
+        "dev": ["aiohttp>=3.9"],
+        # What the test suite and the benchmarks need on top of `dev`.
+        "test": [
+            "pytest>=8",
+            "pytest-timeout>=2.3",
+            "hypothesis>=6.100",
+            "playwright>=1.45",
+            "cfn-lint>=1.0",
+            "ruff>=0.6",
+            "build>=1.2",
+        ],
+    },
+    entry_points={
+        "console_scripts": ["streamlit-alb-auth=streamlit_alb_auth.cli:main"],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Framework :: Streamlit",
+        "Topic :: Security",
+        "Typing :: Typed",
+    ],
+)

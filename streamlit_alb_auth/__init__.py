@@ -1,0 +1,51 @@
+"""Verified AWS ALB (Cognito/OIDC) identity and a real logout for Streamlit apps.
+
+    user = get_alb_user()        # verified, or the page stops with a clear message
+    st.write(user.email, user.groups)
+    logout_button()
+
+The Streamlit-facing names load lazily, so ``streamlit_alb_auth.verify`` (and the errors) can be
+used without importing Streamlit.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from streamlit_alb_auth.errors import *  # noqa: F403
+from streamlit_alb_auth.errors import __all__ as _error_names
+
+if TYPE_CHECKING:
+    from streamlit_alb_auth.logout import logout_button
+    from streamlit_alb_auth.user import SESSION_STATE_KEY, AlbUser, get_alb_user
+    from streamlit_alb_auth.verify import AlbJwtVerifier
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "get_alb_user": "streamlit_alb_auth.user",
+    "AlbUser": "streamlit_alb_auth.user",
+    "SESSION_STATE_KEY": "streamlit_alb_auth.user",
+    "logout_button": "streamlit_alb_auth.logout",
+    "AlbJwtVerifier": "streamlit_alb_auth.verify",
+}
+
+__all__ = [
+    "SESSION_STATE_KEY",
+    "AlbJwtVerifier",
+    "AlbUser",
+    "get_alb_user",
+    "logout_button",
+    *_error_names,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'streamlit_alb_auth' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value

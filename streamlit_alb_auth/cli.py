@@ -1,0 +1,55 @@
+"""The ``streamlit-alb-auth`` command: write out the deployment templates, or run the local ALB stand-in."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+
+def _add_template_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "template",
+        help="write the logout Lambda or a CloudFormation template to a folder",
+        description="Write a deployment template (and a note on what to fill in) to --out.",
+    )
+    parser.add_argument("kind", choices=["lambda", "logout-stack", "stack"])
+    parser.add_argument("--out", default=".", help="folder to write into (default: .)")
+    parser.set_defaults(run=_run_template)
+
+
+def _run_template(args: argparse.Namespace) -> int:
+    from streamlit_alb_auth.templates import write_template
+
+    return write_template(args.kind, args.out)
+
+
+def _add_dev_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "dev",
+        help="run an app behind a local stand-in for the ALB's Cognito sign-in",
+        description="Start Streamlit on a loopback port behind a local ALB stand-in (needs the [dev] extra).",
+    )
+    parser.add_argument(
+        "app", nargs="?", default="demo_app.py", help="Streamlit script (default: demo_app.py)"
+    )
+    parser.add_argument("--port", type=int, default=8080, help="port the stand-in listens on (default: 8080)")
+    parser.set_defaults(run=_run_dev)
+
+
+def _run_dev(args: argparse.Namespace) -> int:
+    from streamlit_alb_auth.devserver import run_dev
+
+    return run_dev(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="streamlit-alb-auth", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_template_command(commands)
+    _add_dev_command(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.run(args) or 0)

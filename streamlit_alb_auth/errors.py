@@ -1,0 +1,115 @@
+"""One exception tree: callers catch ``AlbAuthError``, tests and logs name the precise subclass.
+
+Messages say what failed and never contain the token itself, so they are safe to log.
+"""
+
+from __future__ import annotations
+
+
+class AlbAuthError(Exception):
+    """Base class: the request does not carry an identity this package will trust."""
+
+
+class ConfigurationError(AlbAuthError):
+    """The package is not configured well enough to trust anything (for example, no ALB ARN)."""
+
+
+class MissingHeaderError(AlbAuthError):
+    """The ALB's ``x-amzn-oidc-*`` headers are absent: the request did not come through the ALB."""
+
+
+class MalformedTokenError(AlbAuthError):
+    """The token is not three strictly padded base64url segments of JSON, JSON, and a 64-byte signature."""
+
+
+class TokenTooLargeError(MalformedTokenError):
+    """The token is longer than the configured cap; it is rejected before it is parsed."""
+
+
+class UnsupportedAlgorithmError(AlbAuthError):
+    """The header's ``alg`` is not ``ES256``, the only algorithm the ALB uses."""
+
+
+class InvalidKidError(AlbAuthError):
+    """The header's ``kid`` is not a UUID, so it can never name an ALB key (and never reaches a URL)."""
+
+
+class SignerNotAllowedError(AlbAuthError):
+    """The header's ``signer`` is not one of the configured ALB ARNs: another ALB minted this token."""
+
+
+class ClientMismatchError(AlbAuthError):
+    """The header's ``client`` is not the configured OIDC client id."""
+
+
+class IssuerMismatchError(AlbAuthError):
+    """The header's ``iss`` is not the configured issuer."""
+
+
+class InvalidSignatureError(AlbAuthError):
+    """The ES256 signature does not verify with the ALB's public key for this ``kid``."""
+
+
+class TokenExpiredError(AlbAuthError):
+    """``exp`` (in the header or the payload) is in the past, beyond the leeway."""
+
+
+class TokenNotYetValidError(AlbAuthError):
+    """``nbf`` or ``iat`` is in the future, beyond the leeway."""
+
+
+class IdentityMismatchError(AlbAuthError):
+    """``x-amzn-oidc-identity`` is not the verified ``sub``: the unsigned headers were tampered with."""
+
+
+class KeyFetchError(AlbAuthError):
+    """The ALB public key for a ``kid`` could not be had."""
+
+
+class KeyServerUnavailableError(KeyFetchError):
+    """The key server refused or dropped the connection."""
+
+
+class KeyFetchTimeoutError(KeyFetchError):
+    """The key server did not answer in time."""
+
+
+class KeyServerResponseError(KeyFetchError):
+    """The key server answered with a status other than 200 (including a redirect, never followed)."""
+
+
+class InvalidPublicKeyError(KeyFetchError):
+    """The key server's answer is not a PEM P-256 public key within the size cap."""
+
+
+class KeyFetchRateLimitedError(KeyFetchError):
+    """Too many unknown ``kid`` values were fetched in the last minute; this one is not fetched."""
+
+
+class AccessTokenError(AlbAuthError):
+    """``x-amzn-oidc-accesstoken`` did not verify against the user pool's JWKS."""
+
+
+__all__ = [
+    "AccessTokenError",
+    "AlbAuthError",
+    "ClientMismatchError",
+    "ConfigurationError",
+    "IdentityMismatchError",
+    "InvalidKidError",
+    "InvalidPublicKeyError",
+    "InvalidSignatureError",
+    "IssuerMismatchError",
+    "KeyFetchError",
+    "KeyFetchRateLimitedError",
+    "KeyFetchTimeoutError",
+    "KeyServerResponseError",
+    "KeyServerUnavailableError",
+    "MalformedTokenError",
+    "MissingHeaderError",
+    "SignerNotAllowedError",
+    "TokenExpiredError",
+    "TokenNotYetValidError",
+    "TokenTooLargeError",
+    "UnsupportedAlgorithmError",
+]
