@@ -33,10 +33,24 @@ def _add_dev_command(commands: argparse._SubParsersAction) -> None:
         "app", nargs="?", default="demo_app.py", help="Streamlit script (default: demo_app.py)"
     )
     parser.add_argument("--port", type=int, default=8080, help="port the stand-in listens on (default: 8080)")
+    parser.add_argument(
+        "--streamlit-port",
+        type=int,
+        default=0,
+        help="loopback port for Streamlit itself (default: a free one)",
+    )
+    parser.add_argument(
+        "--user",
+        action="append",
+        metavar="EMAIL[:GROUP,...]",
+        help="a user to offer on the sign-in page; repeat for more "
+        "(default: admin@example.com:admin and user@example.com)",
+    )
     parser.set_defaults(run=_run_dev)
 
 
 def _run_dev(args: argparse.Namespace) -> int:
+    """Imported late: the stand-in needs aiohttp, which ``template`` users need not install."""
     from streamlit_alb_auth.devserver import run_dev
 
     return run_dev(args)

@@ -221,7 +221,7 @@ class LocalKeyServer:
             return sum(1 for path in self.requests if path.startswith(prefix))
 
     def start(self) -> LocalKeyServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 

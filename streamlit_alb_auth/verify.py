@@ -159,7 +159,7 @@ class AlbJwtVerifier:
         verified_cache_size: int = 512,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        arns = [alb_arn] if isinstance(alb_arn, str) else list(alb_arn)
+        arns = [alb_arn] if isinstance(alb_arn, str) else list(alb_arn or ())
         if not arns:
             raise ConfigurationError("alb_arn is required: the ARN of the ALB allowed to sign tokens")
         parsed = [AlbArn.parse(arn) for arn in arns]

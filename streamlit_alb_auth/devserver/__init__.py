@@ -1,0 +1,44 @@
+"""``streamlit-alb-auth dev``: a local stand-in for an ALB with ``authenticate-cognito``, no AWS needed.
+
+It signs you in on a fake hosted UI, keeps the session in sharded ``AWSELBAuthSessionCookie-N``
+cookies, adds freshly signed ``x-amzn-oidc-*`` headers to everything it forwards to Streamlit,
+serves the matching public keys, and runs the shipped logout Lambda on ``/cognito/logout``.
+Needs the ``[dev]`` extra (aiohttp).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+INSTALL_HINT = 'the dev server needs aiohttp: pip install "streamlit-alb-auth[dev]"'
+
+
+def run_dev(args: argparse.Namespace) -> int:
+    """Run ``args.app`` behind the stand-in on ``args.port`` until Ctrl-C; the exit status."""
+    try:
+        import aiohttp  # noqa: F401
+    except ImportError:
+        print(INSTALL_HINT, file=sys.stderr)
+        return 2
+    from streamlit_alb_auth.devserver.config import DevConfig
+    from streamlit_alb_auth.devserver.runner import free_port, serve
+    from streamlit_alb_auth.devserver.users import DEFAULT_USERS, parse_user
+
+    app = Path(args.app)
+    if not app.is_file():
+        print(f"no Streamlit script at {app}", file=sys.stderr)
+        return 2
+    try:
+        users = tuple(parse_user(spec) for spec in getattr(args, "user", None) or ()) or DEFAULT_USERS
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    config = DevConfig(
+        port=args.port,
+        streamlit_port=getattr(args, "streamlit_port", None) or free_port(),
+        users=users,
+    )
+    return asyncio.run(serve(config, app))

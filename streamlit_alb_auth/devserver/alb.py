@@ -1,0 +1,165 @@
+"""The ALB's ``authenticate-cognito`` action: redirect to sign in, take the callback, hold the session.
+
+The ``state`` sent to the hosted UI carries the path to return to, signed with a key of this
+process; the path is checked to be same-origin both when the state is made and when it is used,
+so neither a crafted first request nor a crafted callback can redirect off-site.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from urllib.parse import urlencode, urlsplit
+
+from aiohttp import web
+
+from streamlit_alb_auth.devserver.config import CALLBACK_PATH, DevConfig
+from streamlit_alb_auth.devserver.session import (
+    AlbSession,
+    SessionSealer,
+    opaque_refresh_token,
+    reassemble_cookie,
+    shard_cookie,
+    shard_names,
+)
+from streamlit_alb_auth.devserver.signin import HostedUi, error_page, redirect
+from streamlit_alb_auth.devserver.users import DevUser
+from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
+
+STATE_SECONDS = 600
+IDENTITY_HEADERS = ("x-amzn-oidc-data", "x-amzn-oidc-accesstoken", "x-amzn-oidc-identity")
+
+
+def safe_return_path(target: str) -> str | None:
+    """``target`` if it is a path on this origin (``/x?y``), else ``None``: no scheme, host, or ``//``."""
+    if not target.startswith("/") or target.startswith(("//", "/\\")) or "\\" in target:
+        return None
+    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class StateSigner:
+    """Make and check the OAuth ``state``: a signed, expiring return path."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self._key = key or secrets.token_bytes(32)
+
+    def make(self, return_path: str, *, now: float | None = None) -> str:
+        issued = time.time() if now is None else now
+        fields = {"r": return_path, "x": int(issued + STATE_SECONDS), "n": secrets.token_hex(8)}
+        body = _b64(json.dumps(fields).encode())
+        return f"{body}.{_b64(self._mac(body))}"
+
+    def read(self, state: str) -> str | None:
+        """The return path of a state we made that has not expired and is still same-origin."""
+        body, _, mac = state.partition(".")
+        try:
+            if not hmac.compare_digest(_unb64(mac), self._mac(body)):
+                return None
+            fields = json.loads(_unb64(body))
+            if time.time() >= fields["x"]:
+                return None
+            return safe_return_path(fields["r"])
+        except (binascii.Error, ValueError, KeyError, TypeError):
+            return None
+
+    def _mac(self, body: str) -> bytes:
+        return hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest()
+
+
+class AlbAuthenticate:
+    """Turns a browser with a session cookie into the three ``x-amzn-oidc-*`` headers, or signs it in."""
+
+    def __init__(
+        self, config: DevConfig, hosted_ui: HostedUi, signer: LocalAlbSigner, pool: LocalCognitoPool
+    ) -> None:
+        self.config = config
+        self.hosted_ui = hosted_ui
+        self.signer = signer
+        self.pool = pool
+        self.sealer = SessionSealer()
+        self.states = StateSigner()
+
+    def session_of(self, request: web.Request) -> AlbSession | None:
+        return self.sealer.open(reassemble_cookie(request.cookies, self.config.cookie_name))
+
+    def identity_headers(self, session: AlbSession) -> dict[str, str]:
+        """Fresh headers for one request, signed now, as the ALB signs each request it forwards."""
+        claims = {
+            "sub": session.sub,
+            "email_verified": "true",
+            "email": session.email,
+            "username": session.username,
+        }
+        return self.signer.headers(
+            claims,
+            access_token=session.access_token,
+            identity=session.sub,
+            expires_in=self.config.data_token_seconds,
+        )
+
+    def start_sign_in(self, request: web.Request) -> web.Response:
+        """A browser navigation goes to the hosted UI; anything else cannot follow a redirect: 401."""
+        if request.method not in ("GET", "HEAD") or request.headers.get("Upgrade", "").lower() == "websocket":
+            return error_page(401, "not signed in")
+        return_path = safe_return_path(request.raw_path) or "/"
+        query = {
+            "response_type": "code",
+            "client_id": self.config.client_id,
+            "redirect_uri": f"http://{request.host}{CALLBACK_PATH}",
+            "scope": "openid email profile",
+            "state": self.states.make(return_path),
+        }
+        # The hosted UI lives on one host (the stand-in's public URL), as Cognito's domain does.
+        return redirect(f"{self.config.public_url}/oauth2/authorize?{urlencode(query)}")
+
+    async def callback(self, request: web.Request) -> web.StreamResponse:
+        """``/oauth2/idpresponse``: trade the code for a user, set the session shards, go back."""
+        return_path = self.states.read(request.query.get("state", ""))
+        if return_path is None:
+            return error_page(401, "invalid or expired state")
+        user = self.hosted_ui.redeem(request.query.get("code", ""), f"http://{request.host}{CALLBACK_PATH}")
+        if user is None:
+            return error_page(401, "invalid or expired authorization code")
+        answer = redirect(return_path)
+        self.set_session(answer, self.new_session(user))
+        return answer
+
+    def new_session(self, user: DevUser) -> AlbSession:
+        access_token = self.pool.access_token(
+            user.sub, groups=user.groups, username=user.username, expires_in=self.config.session_seconds
+        )
+        return AlbSession(
+            sub=user.sub,
+            email=user.email,
+            username=user.username,
+            groups=user.groups,
+            access_token=access_token,
+            expires_at=time.time() + self.config.session_seconds,
+            refresh_token=opaque_refresh_token(),
+        )
+
+    def set_session(self, response: web.StreamResponse, session: AlbSession) -> None:
+        """Write every shard, and expire the ones a larger, older session may have left behind."""
+        shards = shard_cookie(self.config.cookie_name, self.sealer.seal(session))
+        for name, value in shards:
+            response.set_cookie(
+                name, value, path="/", httponly=True, samesite="Lax", max_age=self.config.session_seconds
+            )
+        for name in shard_names(self.config.cookie_name)[len(shards) :]:
+            response.del_cookie(name, path="/")

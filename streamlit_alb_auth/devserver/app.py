@@ -1,0 +1,63 @@
+"""The stand-in as one aiohttp application: listener rules in the order the ALB would apply them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from streamlit_alb_auth.devserver.alb import AlbAuthenticate
+from streamlit_alb_auth.devserver.config import CALLBACK_PATH, DevConfig
+from streamlit_alb_auth.devserver.keyserver import key_routes
+from streamlit_alb_auth.devserver.lambda_target import LambdaHandler, LogoutTarget
+from streamlit_alb_auth.devserver.proxy import forward_http, forward_websocket, is_websocket
+from streamlit_alb_auth.devserver.signin import HostedUi
+from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
+
+UPSTREAM_CLIENT = web.AppKey("upstream_client", aiohttp.ClientSession)
+AUTHENTICATE = web.AppKey("authenticate", AlbAuthenticate)
+
+
+def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None) -> web.Application:
+    """Fresh keys each run: sessions and tokens of an earlier run are worthless to this one."""
+    pool = LocalCognitoPool(user_pool_id=config.user_pool_id, client_id=config.client_id)
+    signer = LocalAlbSigner(alb_arn=config.alb_arn, client_id=config.client_id, issuer=pool.issuer)
+    hosted_ui = HostedUi(config, pool)
+    authenticate = AlbAuthenticate(config, hosted_ui, signer, pool)
+
+    async def target(request: web.Request) -> web.StreamResponse:
+        """The default rule: authenticate (except the health path), then forward to Streamlit."""
+        identity: dict[str, str] = {}
+        if request.path not in config.exempt_paths:
+            session = authenticate.session_of(request)
+            if session is None:
+                return authenticate.start_sign_in(request)
+            identity = authenticate.identity_headers(session)
+        client = request.app[UPSTREAM_CLIENT]
+        if is_websocket(request):
+            return await forward_websocket(request, client, config.upstream_url, identity)
+        return await forward_http(request, client, config.upstream_url, identity)
+
+    async def upstream_client(app: web.Application) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession(
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=None),
+        ) as client:
+            app[UPSTREAM_CLIENT] = client
+            yield
+
+    app = web.Application()
+    app[AUTHENTICATE] = authenticate
+    app.cleanup_ctx.append(upstream_client)
+    app.add_routes(key_routes(signer, pool))
+    app.add_routes(hosted_ui.routes())
+    app.add_routes(
+        [
+            web.get(CALLBACK_PATH, authenticate.callback),
+            web.route("*", config.logout_path, LogoutTarget(config, logout_handler)),
+            web.route("*", "/{tail:.*}", target),
+        ]
+    )
+    return app

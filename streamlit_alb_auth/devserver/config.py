@@ -1,0 +1,85 @@
+"""Settings of one stand-in run, and the environment they give the app and the logout Lambda."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from streamlit_alb_auth.devserver.users import DEFAULT_USERS, DevUser
+
+LOCAL_ALB_ARN = (
+    "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/alb-auth-dev/0000000000000000"
+)
+# Cognito app client ids are letters and digits only (the logout Lambda checks this).
+LOCAL_CLIENT_ID = "albauthdevlocalclient"
+LOCAL_USER_POOL_ID = "us-east-1_LocalPool"
+# `.invalid` never resolves: if a Location to it ever escaped the stand-in, the browser would fail
+# loudly instead of reaching a real host.
+LOCAL_COGNITO_DOMAIN = "auth.alb-dev.invalid"
+KEYS_PATH = "/_alb_dev/keys"
+JWKS_PATH = "/_alb_dev/jwks.json"
+USERINFO_PATH = "/oauth2/userInfo"
+CALLBACK_PATH = "/oauth2/idpresponse"
+
+
+@dataclass(frozen=True)
+class DevConfig:
+    """Where the stand-in listens and whom it knows; everything else is derived from these."""
+
+    port: int
+    streamlit_port: int
+    users: tuple[DevUser, ...] = DEFAULT_USERS
+    public_host: str = "localhost"
+    client_id: str = LOCAL_CLIENT_ID
+    user_pool_id: str = LOCAL_USER_POOL_ID
+    alb_arn: str = LOCAL_ALB_ARN
+    cognito_domain: str = LOCAL_COGNITO_DOMAIN
+    logout_path: str = "/cognito/logout"
+    cookie_name: str = "AWSELBAuthSessionCookie"
+    session_seconds: int = 3600
+    data_token_seconds: int = 120
+    exempt_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/_stcore/health"}))
+
+    @property
+    def public_url(self) -> str:
+        """The URL to open; sign-in callbacks and the sign-out URL are registered on it."""
+        return f"http://{self.public_host}:{self.port}"
+
+    @property
+    def loopback_url(self) -> str:
+        """How the app's server reaches the stand-in's key and userInfo endpoints."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def upstream_url(self) -> str:
+        return f"http://127.0.0.1:{self.streamlit_port}"
+
+    @property
+    def callback_url(self) -> str:
+        return self.public_url + CALLBACK_PATH
+
+    @property
+    def sign_out_url(self) -> str:
+        """Cognito's one allowed sign-out URL for this client: where ``/logout`` may send you."""
+        return self.public_url + "/"
+
+    def app_environment(self) -> dict[str, str]:
+        """What the Streamlit app needs to verify tokens exactly as it would behind a real ALB."""
+        region = self.user_pool_id.split("_", 1)[0]
+        return {
+            "ALB_AUTH_ALB_ARN": self.alb_arn,
+            "ALB_AUTH_CLIENT_ID": self.client_id,
+            "ALB_AUTH_ISSUER": f"https://cognito-idp.{region}.amazonaws.com/{self.user_pool_id}",
+            "ALB_AUTH_KEY_URL": self.loopback_url + KEYS_PATH,
+            "ALB_AUTH_USER_POOL_ID": self.user_pool_id,
+            "ALB_AUTH_JWKS_URL": self.loopback_url + JWKS_PATH,
+            "COGNITO_USERINFO_URL": self.loopback_url + USERINFO_PATH,
+        }
+
+    def lambda_environment(self) -> dict[str, str]:
+        """The logout Lambda's configuration, as the CloudFormation template would set it."""
+        return {
+            "COGNITO_DOMAIN": self.cognito_domain,
+            "COGNITO_CLIENT_ID": self.client_id,
+            "APP_LOGOUT_URL": self.sign_out_url,
+            "SESSION_COOKIE_NAME": self.cookie_name,
+        }

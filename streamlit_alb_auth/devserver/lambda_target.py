@@ -1,0 +1,124 @@
+"""``/cognito/logout``: run the shipped logout Lambda on an ALB-shaped event, answer with its response.
+
+The Lambda is the file we ship (``templates/logout_lambda.py``), loaded as Lambda loads it and run
+with the environment the CloudFormation template would give it. Its one translation: it redirects
+to ``https://{COGNITO_DOMAIN}/logout``, and the stand-in *is* that domain on plain http, so a
+``Location`` on exactly the configured (never-resolving ``.invalid``) domain is pointed at the
+stand-in's URL; nothing else in the answer is changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from streamlit_alb_auth.devserver.config import DevConfig
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "logout_lambda.py"
+TARGET_GROUP_ARN = (
+    "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/alb-auth-dev-logout/0000000000000000"
+)
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def load_handler(path: Path = TEMPLATE) -> LambdaHandler:
+    spec = importlib.util.spec_from_file_location("alb_auth_dev_logout_lambda", path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"no logout Lambda at {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.lambda_handler
+
+
+def _raw_pairs(query: str) -> dict[str, list[str]]:
+    """Query parameters still percent-encoded: the ALB hands them to Lambda without decoding."""
+    pairs: dict[str, list[str]] = {}
+    for item in filter(None, query.split("&")):
+        name, _, value = item.partition("=")
+        pairs.setdefault(name, []).append(value)
+    return pairs
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def alb_event(request: web.Request, body: bytes) -> dict[str, Any]:
+    """The multi-value-headers event an ALB Lambda target receives for ``request``."""
+    headers: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        if not name.lower().startswith("x-amzn-oidc-"):
+            headers.setdefault(name.lower(), []).append(value)
+    headers["x-forwarded-for"] = [request.remote or ""]
+    headers["x-forwarded-proto"] = [request.scheme]
+    headers["x-forwarded-port"] = [str(request.url.port or "")]
+    try:
+        text, encoded = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode("ascii"), True
+    return {
+        "requestContext": {"elb": {"targetGroupArn": TARGET_GROUP_ARN}},
+        "httpMethod": request.method,
+        "path": request.path,
+        "multiValueQueryStringParameters": _raw_pairs(request.rel_url.raw_query_string),
+        "multiValueHeaders": headers,
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+def rewrite_location(location: str, cognito_domain: str, local_url: str) -> str:
+    parts = urlsplit(location)
+    if parts.scheme != "https" or parts.netloc != cognito_domain:
+        return location
+    return local_url + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def http_response(answer: dict[str, Any], config: DevConfig) -> web.Response:
+    """An ALB-style translation of the Lambda's answer; every value of a multi-value header is kept."""
+    headers: CIMultiDict[str] = CIMultiDict()
+    for name, values in (answer.get("multiValueHeaders") or {}).items():
+        for value in values:
+            headers.add(name, value)
+    for name, value in (answer.get("headers") or {}).items():
+        headers.add(name, value)
+    if "Location" in headers:
+        headers["Location"] = rewrite_location(headers["Location"], config.cognito_domain, config.public_url)
+    text = answer.get("body") or ""
+    body = base64.b64decode(text) if answer.get("isBase64Encoded") else text.encode("utf-8")
+    reason = str(answer.get("statusDescription", "")).partition(" ")[2] or None
+    return web.Response(status=int(answer["statusCode"]), reason=reason, headers=headers, body=body)
+
+
+class LogoutTarget:
+    """The logout listener rule's Lambda target group, holding the loaded handler."""
+
+    def __init__(self, config: DevConfig, handler: LambdaHandler | None = None) -> None:
+        self.config = config
+        self.handler = handler or load_handler()
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        event = alb_event(request, await request.read())
+        # The handler reads os.environ when called; it is synchronous, so nothing else runs meanwhile.
+        with _environment(self.config.lambda_environment()):
+            answer = self.handler(event, None)
+        return http_response(answer, self.config)

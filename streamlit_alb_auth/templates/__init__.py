@@ -1,0 +1,71 @@
+"""The logout Lambda and the CloudFormation around it, for ``streamlit-alb-auth template``.
+
+The files ship as package data and are copied byte for byte, so the Lambda code inlined in the
+YAML stays the code that the tests exercise.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+
+FILES = {"lambda": "logout_lambda.py", "logout-stack": "logout.yaml", "stack": "stack.yaml"}
+
+_NOTES = {
+    "lambda": """\
+Deploy it as a Python 3.12 Lambda (handler logout_lambda.lambda_handler) with these variables:
+  COGNITO_USER_POOL_DOMAIN_PREFIX  (the region comes from AWS_REGION) or COGNITO_DOMAIN (custom)
+  COGNITO_CLIENT_ID                the app client the listener authenticates with
+  APP_LOGOUT_URL                   https URL listed in the app client's sign-out URLs
+  SESSION_COOKIE_NAME              only if the listener changed it (AWSELBAuthSessionCookie)
+Register it in a Lambda target group with lambda.multi_value_headers.enabled = true (otherwise
+only the first cookie shard can be expired), and route the logout path (/cognito/logout) to it
+with a listener rule that does NOT authenticate. `template logout-stack` does all of this.""",
+    "logout-stack": """\
+Add the logout path to an existing HTTPS listener that authenticates with Cognito:
+  aws cloudformation deploy --template-file {path} --stack-name my-app-logout \\
+    --capabilities CAPABILITY_IAM --parameter-overrides \\
+    ListenerArn=arn:aws:elasticloadbalancing:... Priority=10 \\
+    CognitoDomainPrefix=my-prefix CognitoClientId=... AppLogoutUrl=https://app.example.com/
+(CognitoCustomDomain=auth.example.com instead of the prefix for a custom domain.) Add
+AppLogoutUrl to the app client's allowed sign-out URLs, and pick a Priority the listener does
+not use yet, lower than any rule that authenticates the logout path.""",
+    "stack": """\
+A complete deployment: Cognito user pool, ALB with Cognito sign-in, ECS Fargate service, logout.
+Fill in your host name, its ACM certificate, the VPC, subnets and image, then:
+  aws cloudformation deploy --template-file {path} --stack-name my-app \\
+    --capabilities CAPABILITY_IAM --parameter-overrides \\
+    DomainName=app.example.com CertificateArn=arn:aws:acm:... \\
+    VpcId=vpc-... PublicSubnetIds=subnet-a,subnet-b PrivateSubnetIds=subnet-c,subnet-d \\
+    ContainerImage=123456789012.dkr.ecr.REGION.amazonaws.com/my-app:latest \\
+    CognitoDomainPrefix=my-unique-prefix
+Add HostedZoneId=Z... to create the DNS record; otherwise point DomainName at the
+LoadBalancerDnsName output. Sign-up is invite-only: add users in the pool (UserPoolId output).""",
+}
+
+
+def write_template(kind: str, out: str | os.PathLike) -> int:
+    """Write the ``kind`` template into the folder ``out`` and print what to fill in.
+
+    An existing file with other content is left alone (exit code 1), so local edits are never
+    lost; an identical one is rewritten. Returns 0 on success, 1 when nothing was written.
+    """
+    if kind not in FILES:
+        raise ValueError(f"unknown template {kind!r}; choose one of {', '.join(FILES)}")
+    name = FILES[kind]
+    data = resources.files(__name__).joinpath(name).read_bytes()
+    target = Path(out) / name
+    try:
+        if target.exists() and target.read_bytes() != data:
+            print(f"{target} exists and differs: move it or pick another --out", file=sys.stderr)
+            return 1
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    except OSError as error:
+        print(f"cannot write {target}: {error}", file=sys.stderr)
+        return 1
+    print(f"Wrote {target}\n")
+    print(_NOTES[kind].format(path=target))
+    return 0

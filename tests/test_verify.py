@@ -1,0 +1,404 @@
+"""AlbJwtVerifier against a real loopback key server: the happy path and the negative matrix.
+
+Each bad input must raise its own AlbAuthError subclass, and the cheap checks must fail before any
+key is fetched (the key server counts requests).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from streamlit_alb_auth import errors
+from streamlit_alb_auth.keys import AlbKeyStore, regional_key_base_url
+from streamlit_alb_auth.testing import LocalAlbSigner, LocalKeyServer, padded_b64url
+from streamlit_alb_auth.verify import AlbArn, AlbJwtVerifier
+
+CLAIMS = {"sub": "1f0e2d3c-user", "email": "ada@example.com", "username": "ada"}
+
+
+def _segments(token: str) -> list[str]:
+    return token.split(".")
+
+
+def _json_segment(value: object) -> str:
+    return padded_b64url(json.dumps(value).encode())
+
+
+def _with_header(alb: LocalAlbSigner, changes: dict[str, object]) -> str:
+    return alb.sign(CLAIMS, header=changes)
+
+
+def test_valid_token_returns_claims_and_fetches_the_key_once(verifier, signer, key_server):
+    token = signer.sign(CLAIMS)
+    claims = verifier.verify(token)
+    assert claims["email"] == "ada@example.com"
+    assert claims["sub"] == CLAIMS["sub"]
+    assert verifier.verify(token) == claims
+    assert verifier.verify(signer.sign(CLAIMS)) == claims | {"exp": claims["exp"]}
+    assert key_server.fetches() == 1
+
+
+def test_returned_claims_are_a_copy_the_caller_cannot_poison(verifier, signer):
+    token = signer.sign(CLAIMS)
+    verifier.verify(token)["email"] = "mallory@example.com"
+    assert verifier.verify(token)["email"] == "ada@example.com"
+
+
+def test_forged_signature_with_the_right_kid_and_signer(verifier, signer, key_server):
+    impostor = LocalAlbSigner(kid=signer.kid, alb_arn=signer.alb_arn)
+    with pytest.raises(errors.InvalidSignatureError):
+        verifier.verify(impostor.sign(CLAIMS))
+    assert key_server.fetches() == 1
+
+
+def test_tampered_payload_breaks_the_signature(verifier, signer):
+    header, _payload, signature = _segments(signer.sign(CLAIMS))
+    forged_payload = _json_segment({**CLAIMS, "email": "root@example.com", "exp": 4102444800})
+    with pytest.raises(errors.InvalidSignatureError):
+        verifier.verify(f"{header}.{forged_payload}.{signature}")
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"alg": "none"}, errors.UnsupportedAlgorithmError),
+        ({"alg": "HS256"}, errors.UnsupportedAlgorithmError),
+        ({"alg": "RS256"}, errors.UnsupportedAlgorithmError),
+        ({"alg": None}, errors.UnsupportedAlgorithmError),
+        ({"kid": "../../x"}, errors.InvalidKidError),
+        ({"kid": "https://evil.example/key"}, errors.InvalidKidError),
+        ({"kid": "%2e%2e%2fsecret"}, errors.InvalidKidError),
+        ({"kid": str(uuid.uuid4()) + "\n"}, errors.InvalidKidError),
+        ({"kid": 12345}, errors.InvalidKidError),
+        ({"kid": None}, errors.InvalidKidError),
+        (
+            {"signer": "arn:aws:elasticloadbalancing:us-east-1:999999999999:loadbalancer/app/evil/0123456789abcdef"},
+            errors.SignerNotAllowedError,
+        ),
+        ({"signer": None}, errors.SignerNotAllowedError),
+        ({"signer": ["not", "a", "string"]}, errors.SignerNotAllowedError),
+        ({"client": "another-client"}, errors.ClientMismatchError),
+        ({"client": None}, errors.ClientMismatchError),
+        ({"iss": "https://evil.example"}, errors.IssuerMismatchError),
+        ({"exp": None}, errors.MalformedTokenError),
+        ({"exp": "tomorrow"}, errors.MalformedTokenError),
+        ({"exp": True}, errors.MalformedTokenError),
+    ],
+)
+def test_cheap_checks_fail_before_any_fetch(verifier, signer, key_server, changes, error):
+    with pytest.raises(error):
+        verifier.verify(_with_header(signer, changes))
+    assert key_server.fetches() == 0
+
+
+def test_expired_token(verifier, signer):
+    with pytest.raises(errors.TokenExpiredError):
+        verifier.verify(signer.sign(CLAIMS, expires_in=-120))
+
+
+def test_expiry_within_leeway_is_accepted(verifier, signer):
+    assert verifier.verify(signer.sign(CLAIMS, expires_in=-5))["sub"] == CLAIMS["sub"]
+
+
+def test_payload_expiry_counts_even_if_header_is_fresh(verifier, signer):
+    token = signer.sign({**CLAIMS, "exp": 1_000_000_000})
+    with pytest.raises(errors.TokenExpiredError):
+        verifier.verify(token)
+
+
+@pytest.mark.parametrize("claim", ["nbf", "iat"])
+def test_not_yet_valid_token(verifier, signer, claim):
+    import time
+
+    with pytest.raises(errors.TokenNotYetValidError):
+        verifier.verify(signer.sign({**CLAIMS, claim: int(time.time()) + 3600}))
+
+
+def test_cached_token_still_expires(signer, key_server, key_store):
+    now = [1_800_000_000.0]
+    verifier = AlbJwtVerifier(
+        alb_arn=signer.alb_arn, key_url=key_server.alb_key_url, key_store=key_store, clock=lambda: now[0]
+    )
+    token = signer.sign(CLAIMS, now=now[0], expires_in=60)
+    assert verifier.verify(token)["sub"] == CLAIMS["sub"]
+    now[0] += 60 + verifier.leeway + 1
+    with pytest.raises(errors.TokenExpiredError):
+        verifier.verify(token)
+
+
+def _padded_token(signer: LocalAlbSigner) -> str:
+    """A token whose header and payload both need '=' padding, so stripping it changes them."""
+    for filler in range(64):
+        token = signer.sign({**CLAIMS, "x": "y" * filler})
+        header, payload, _ = _segments(token)
+        if header.endswith("=") and payload.endswith("="):
+            return token
+    raise AssertionError("no padded token found")
+
+
+def test_unpadded_segments_are_rejected_even_when_signed_over(verifier, signer, key_server):
+    header, payload, _ = _segments(_padded_token(signer))
+    unpadded_input = f"{header.rstrip('=')}.{payload.rstrip('=')}"
+    token = f"{unpadded_input}.{signer.signature_segment(unpadded_input)}"
+    with pytest.raises(errors.MalformedTokenError):
+        verifier.verify(token)
+    assert key_server.fetches() == 0
+
+
+@pytest.mark.parametrize("segment_index", [0, 1, 2])
+def test_over_padded_segments_are_rejected(verifier, signer, key_server, segment_index):
+    segments = _segments(signer.sign(CLAIMS))
+    segments[segment_index] += "===="
+    with pytest.raises(errors.MalformedTokenError):
+        verifier.verify(".".join(segments))
+    assert key_server.fetches() == 0
+
+
+def test_non_canonical_base64_is_rejected(verifier, signer):
+    header, payload, signature = _segments(_padded_token(signer))
+    # Flip the unused low bits of the last data character: decodes to the same bytes, spelled differently.
+    body = header.rstrip("=")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    twin = body[:-1] + alphabet[alphabet.index(body[-1]) ^ 1] + header[len(body) :]
+    assert base64.urlsafe_b64decode(twin) == base64.urlsafe_b64decode(header)
+    with pytest.raises(errors.MalformedTokenError):
+        verifier.verify(f"{twin}.{payload}.{signature}")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "a.b",
+        "a.b.c.d",
+        "not a token",
+        "e30.e30=.AA==",
+        "é.é.é",
+        _json_segment([1, 2, 3]) + "." + _json_segment({}) + "." + padded_b64url(b"\0" * 64),
+        padded_b64url(b"\xff\xfe") + "." + _json_segment({}) + "." + padded_b64url(b"\0" * 64),
+        padded_b64url(b"[" * 5000) + "." + _json_segment({}) + "." + padded_b64url(b"\0" * 64),
+    ],
+)
+def test_malformed_tokens(verifier, key_server, token):
+    with pytest.raises(errors.MalformedTokenError):
+        verifier.verify(token)
+    assert key_server.fetches() == 0
+
+
+def test_payload_that_is_not_an_object(verifier, signer, key_server):
+    header, _, signature = _segments(signer.sign(CLAIMS))
+    with pytest.raises(errors.MalformedTokenError):
+        verifier.verify(f"{header}.{_json_segment(['sub'])}.{signature}")
+    assert key_server.fetches() == 0
+
+
+def test_signature_of_the_wrong_length(verifier, signer, key_server):
+    header, payload, _ = _segments(signer.sign(CLAIMS))
+    with pytest.raises(errors.MalformedTokenError):
+        verifier.verify(f"{header}.{payload}.{padded_b64url(b'x' * 72)}")
+    assert key_server.fetches() == 0
+
+
+def test_infinite_expiry_is_malformed(verifier, signer, key_server):
+    token = signer.sign(CLAIMS, header={"exp": 10**400})
+    with pytest.raises(errors.MalformedTokenError):
+        verifier.verify(token)
+    assert key_server.fetches() == 0
+
+
+def test_one_megabyte_header_is_rejected_unparsed(verifier, key_server):
+    with pytest.raises(errors.TokenTooLargeError):
+        verifier.verify("A" * (1024 * 1024))
+    assert key_server.fetches() == 0
+
+
+def test_non_string_token(verifier):
+    with pytest.raises(errors.MalformedTokenError):
+        verifier.verify(b"abc.def.ghi")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "error"),
+    [
+        ("error", errors.KeyServerResponseError),
+        ("redirect", errors.KeyServerResponseError),
+        ("garbage", errors.InvalidPublicKeyError),
+        ("huge", errors.InvalidPublicKeyError),
+        ("slow", errors.KeyFetchTimeoutError),
+    ],
+)
+def test_key_server_failures_are_typed_and_remembered(verifier, signer, key_server, behaviour, error):
+    key_server.behaviour = behaviour
+    key_server.slow_seconds = 3.0
+    token = signer.sign(CLAIMS)
+    with pytest.raises(error):
+        verifier.verify(token)
+    with pytest.raises(error):
+        verifier.verify(token)
+    assert key_server.fetches() == 1  # the failure is cached briefly; no second request, no redirect followed
+
+
+def test_unknown_kid_is_a_404(verifier, signer):
+    stranger = LocalAlbSigner(alb_arn=signer.alb_arn)
+    with pytest.raises(errors.KeyServerResponseError):
+        verifier.verify(stranger.sign(CLAIMS))
+
+
+def test_key_server_down(signer, key_store):
+    with LocalKeyServer(signer) as server:
+        url = server.alb_key_url
+    verifier = AlbJwtVerifier(alb_arn=signer.alb_arn, key_url=url, key_store=key_store)
+    with pytest.raises(errors.KeyServerUnavailableError):
+        verifier.verify(signer.sign(CLAIMS))
+
+
+def test_a_key_on_the_wrong_curve_is_refused(key_store):
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    signer = LocalAlbSigner()
+    signer.public_key_pem = LocalAlbSigner(private_key=p384).public_key_pem  # the server will hand out P-384
+    with LocalKeyServer(signer) as server:
+        verifier = AlbJwtVerifier(alb_arn=signer.alb_arn, key_url=server.alb_key_url, key_store=key_store)
+        with pytest.raises(errors.InvalidPublicKeyError):
+            verifier.verify(signer.sign(CLAIMS))
+
+
+def test_64_threads_on_one_new_kid_fetch_once(verifier, signer, key_server):
+    tokens = [signer.sign({**CLAIMS, "n": n}) for n in range(64)]
+    barrier = threading.Barrier(64)
+    results: list[object] = []
+
+    def verify(token: str) -> None:
+        barrier.wait()
+        results.append(verifier.verify(token)["sub"])
+
+    threads = [threading.Thread(target=verify, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == [CLAIMS["sub"]] * 64
+    assert key_server.fetches() == 1
+
+
+def test_a_flood_of_unknown_kids_is_rate_limited(signer, key_server):
+    store = AlbKeyStore(max_fetches_per_minute=5, failure_ttl=60)
+    verifier = AlbJwtVerifier(alb_arn=signer.alb_arn, key_url=key_server.alb_key_url, key_store=store)
+    outcomes: dict[type, int] = {}
+    for _ in range(200):
+        try:
+            verifier.verify(signer.sign(CLAIMS, header={"kid": str(uuid.uuid4())}))
+        except errors.KeyFetchError as exc:
+            outcomes[type(exc)] = outcomes.get(type(exc), 0) + 1
+    assert key_server.fetches() == 5
+    assert outcomes == {errors.KeyServerResponseError: 5, errors.KeyFetchRateLimitedError: 195}
+    # The real key was not fetched yet and the window is full: it waits too. Once cached, it is unaffected.
+    with pytest.raises(errors.KeyFetchRateLimitedError):
+        verifier.verify(signer.sign(CLAIMS))
+
+
+def test_cached_keys_survive_a_flood(signer, key_server):
+    store = AlbKeyStore(max_fetches_per_minute=3)
+    verifier = AlbJwtVerifier(alb_arn=signer.alb_arn, key_url=key_server.alb_key_url, key_store=store)
+    verifier.verify(signer.sign(CLAIMS))
+    for _ in range(50):
+        with pytest.raises(errors.KeyFetchError):
+            verifier.verify(signer.sign(CLAIMS, header={"kid": str(uuid.uuid4())}))
+    assert verifier.verify(signer.sign({**CLAIMS, "n": 1}))["sub"] == CLAIMS["sub"]
+    assert key_server.fetches() == 3
+
+
+def test_key_cache_is_bounded(signer, key_server):
+    store = AlbKeyStore(max_keys=2, max_fetches_per_minute=100)
+    signers = [LocalAlbSigner(alb_arn=signer.alb_arn) for _ in range(4)]
+    for extra in signers:
+        key_server.add_signer(extra)
+    verifier = AlbJwtVerifier(alb_arn=signer.alb_arn, key_url=key_server.alb_key_url, key_store=store)
+    for extra in signers:
+        verifier.verify(extra.sign(CLAIMS))
+    assert len(store) == 2
+
+
+def test_several_albs_may_be_allowed(key_server, key_store):
+    first = LocalAlbSigner()
+    second = LocalAlbSigner(
+        alb_arn="arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/second/fedcba9876543210"
+    )
+    key_server.add_signer(first)
+    key_server.add_signer(second)
+    verifier = AlbJwtVerifier(
+        alb_arn=[first.alb_arn, second.alb_arn], key_url=key_server.alb_key_url, key_store=key_store
+    )
+    assert verifier.verify(first.sign(CLAIMS))["sub"] == verifier.verify(second.sign(CLAIMS))["sub"]
+
+
+@pytest.mark.parametrize(
+    "arn",
+    ["", "arn:aws:s3:::bucket", "arn:aws:elasticloadbalancing:us-east-1:123:loadbalancer/app/x/1", None],
+)
+def test_bad_alb_arn_is_a_configuration_error(arn):
+    with pytest.raises(errors.ConfigurationError):
+        AlbJwtVerifier(alb_arn=arn)  # type: ignore[arg-type]
+
+
+def test_no_alb_arn_is_a_configuration_error():
+    with pytest.raises(errors.ConfigurationError):
+        AlbJwtVerifier(alb_arn=[])
+
+
+@pytest.mark.parametrize(
+    "url", ["http://keys.example.com", "ftp://127.0.0.1/keys", "file:///etc/passwd", "https://", "http://[::1"]
+)
+def test_key_url_must_be_https_or_loopback(signer, url):
+    with pytest.raises(errors.ConfigurationError):
+        AlbJwtVerifier(alb_arn=signer.alb_arn, key_url=url)
+
+
+def test_region_and_partition_come_from_the_arn():
+    gov = AlbArn.parse(
+        "arn:aws-us-gov:elasticloadbalancing:us-gov-west-1:123456789012:loadbalancer/app/a/0123456789abcdef"
+    )
+    assert (gov.partition, gov.region, gov.account) == ("aws-us-gov", "us-gov-west-1", "123456789012")
+    assert regional_key_base_url("eu-west-1") == "https://public-keys.auth.elb.eu-west-1.amazonaws.com"
+    assert (
+        regional_key_base_url(gov.region, gov.partition)
+        == "https://s3-us-gov-west-1.amazonaws.com/aws-elb-public-keys-prod-us-gov-west-1"
+    )
+    assert (
+        regional_key_base_url("us-gov-east-1", "aws-us-gov")
+        == "https://s3-us-gov-east-1.amazonaws.com/aws-elb-public-keys-prod-us-gov-east-1"
+    )
+
+
+def test_default_key_url_is_the_signers_region(monkeypatch):
+    arn = "arn:aws:elasticloadbalancing:ap-south-1:123456789012:loadbalancer/app/a/0123456789abcdef"
+    asked: list[str] = []
+
+    class RecordingStore(AlbKeyStore):
+        def get(self, url: str):  # type: ignore[override]
+            asked.append(url)
+            raise errors.KeyServerUnavailableError("offline test")
+
+    signer = LocalAlbSigner(alb_arn=arn)
+    verifier = AlbJwtVerifier(alb_arn=arn, key_store=RecordingStore())
+    with pytest.raises(errors.KeyServerUnavailableError):
+        verifier.verify(signer.sign(CLAIMS))
+    assert asked == [f"https://public-keys.auth.elb.ap-south-1.amazonaws.com/{signer.kid}"]
+
+
+def test_verify_module_does_not_import_streamlit():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, streamlit_alb_auth.verify, streamlit_alb_auth.keys, streamlit_alb_auth.cognito;"
+        "from streamlit_alb_auth import AlbAuthError, AlbJwtVerifier;"
+        "print('streamlit' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
