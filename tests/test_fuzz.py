@@ -1,4 +1,4 @@
-"""Property: whatever arrives in x-amzn-oidc-data, the verifier answers with a claims dict or an AlbAuthError."""
+"""Property: whatever arrives in x-amzn-oidc-data, the verifier returns claims or raises AlbAuthError."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from streamlit_alb_auth.verify import AlbJwtVerifier
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 HEADER_FIELDS = st.fixed_dictionaries(
@@ -71,7 +73,11 @@ def test_arbitrary_segments(segments):
 
 
 @FUZZ_SETTINGS
-@given(HEADER_FIELDS, st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=5), st.binary(min_size=64, max_size=64))
+@given(
+    HEADER_FIELDS,
+    st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=5),
+    st.binary(min_size=64, max_size=64),
+)
 def test_structured_tokens_with_hostile_fields(header, payload, signature):
     token = ".".join(
         [
@@ -84,7 +90,7 @@ def test_structured_tokens_with_hostile_fields(header, payload, signature):
 
 
 @FUZZ_SETTINGS
-@given(st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=5), st.integers(-10**6, 10**6))
+@given(st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=5), st.integers(-(10**6), 10**6))
 def test_validly_signed_tokens_with_arbitrary_claims(payload, expires_in):
     token = _SIGNER.sign(payload, expires_in=expires_in, header={"kid": _SIGNER.kid})
     _check(_verifier(), token)

@@ -33,7 +33,9 @@ def texts(at: AppTest) -> list[str]:
     return [element.value for element in at.markdown]
 
 
-def run_page(headers: dict[str, str] | None, *, required: bool = True, secrets: dict | None = None) -> AppTest:
+def run_page(
+    headers: dict[str, str] | None, *, required: bool = True, secrets: dict | None = None
+) -> AppTest:
     at = AppTest.from_function(page)
     if headers is not None:
         at.session_state["test_headers"] = headers
@@ -229,7 +231,12 @@ def test_alb_user_feels_like_st_user():
     assert user.is_logged_in and user["is_logged_in"] is True
     assert user.email == user["email"] == "e@example.com"
     assert user["custom:team"] == "blue"
-    assert user.to_dict() == {"is_logged_in": True, "sub": "s", "email": "e@example.com", "custom:team": "blue"}
+    assert user.to_dict() == {
+        "is_logged_in": True,
+        "sub": "s",
+        "email": "e@example.com",
+        "custom:team": "blue",
+    }
     assert len(user) == 4 and list(user) == ["is_logged_in", "sub", "email", "custom:team"]
     with pytest.raises(AttributeError):
         user.email = "mallory@example.com"  # type: ignore[misc]

@@ -78,7 +78,9 @@ def test_tampered_payload_breaks_the_signature(verifier, signer):
         ({"kid": 12345}, errors.InvalidKidError),
         ({"kid": None}, errors.InvalidKidError),
         (
-            {"signer": "arn:aws:elasticloadbalancing:us-east-1:999999999999:loadbalancer/app/evil/0123456789abcdef"},
+            {
+                "signer": "arn:aws:elasticloadbalancing:us-east-1:999999999999:loadbalancer/app/evil/0123456789abcdef"
+            },
             errors.SignerNotAllowedError,
         ),
         ({"signer": None}, errors.SignerNotAllowedError),
@@ -352,7 +354,8 @@ def test_no_alb_arn_is_a_configuration_error():
 
 
 @pytest.mark.parametrize(
-    "url", ["http://keys.example.com", "ftp://127.0.0.1/keys", "file:///etc/passwd", "https://", "http://[::1"]
+    "url",
+    ["http://keys.example.com", "ftp://127.0.0.1/keys", "file:///etc/passwd", "https://", "http://[::1"],
 )
 def test_key_url_must_be_https_or_loopback(signer, url):
     with pytest.raises(errors.ConfigurationError):
