@@ -1,0 +1,1 @@
+"""Benchmarks for streamlit-alb-auth; run ``python -m bench``."""
