@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 HOST = re.compile(rf"(?=.{{4,253}}$){LABEL}(\.{LABEL})+")
 ORIGIN = rf"(https://{LABEL}(\.{LABEL})*|http://(localhost|127\.0\.0\.1))(:\d+)?"
-URL = re.compile(rf"{ORIGIN}([/?][!-~]*)?")
+URL = re.compile(rf"{ORIGIN}([/?][!-~]*)?", re.IGNORECASE)
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 CLIENT = re.compile(r"[A-Za-z0-9]{1,128}")
 TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")

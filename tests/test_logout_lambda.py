@@ -1,0 +1,342 @@
+"""The logout Lambda, loaded by file path as the Lambda runtime would, on ALB-shaped events."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import logging
+import sys
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "streamlit_alb_auth" / "templates"
+LAMBDA_PATH = TEMPLATES / "logout_lambda.py"
+TARGET_GROUP = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/logout/6d0ecf831eec9f09"
+CLIENT_ID = "4d8g9m2k1q0r7s5t3v6w8x9y1z"
+APP_URL = "https://app.example.com/"
+CONFIG_NAMES = (
+    "COGNITO_USER_POOL_DOMAIN_PREFIX",
+    "COGNITO_DOMAIN",
+    "COGNITO_CLIENT_ID",
+    "APP_LOGOUT_URL",
+    "SESSION_COOKIE_NAME",
+    "AWS_REGION",
+)
+EXPECTED_LOCATION = (
+    "https://my-app.auth.eu-west-1.amazoncognito.com/logout"
+    f"?client_id={CLIENT_ID}&logout_uri=https%3A%2F%2Fapp.example.com%2F"
+)
+SESSION_COOKIES = "AWSELBAuthSessionCookie-0=abc; AWSELBAuthSessionCookie-1=def; other=1"
+
+
+def expired(name: str) -> str:
+    return f"{name}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure; HttpOnly"
+
+
+@pytest.fixture
+def handler(monkeypatch: pytest.MonkeyPatch):
+    """A fresh copy of the module, imported from its file as ``index`` (the ZipFile name)."""
+    for name in CONFIG_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    spec = importlib.util.spec_from_file_location("index", LAMBDA_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.lambda_handler
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch, handler):
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("COGNITO_USER_POOL_DOMAIN_PREFIX", "my-app")
+    monkeypatch.setenv("COGNITO_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("APP_LOGOUT_URL", APP_URL)
+    return handler
+
+
+def single_value_event(query: dict | None = None, headers: dict | None = None, **fields) -> dict:
+    """What the ALB sends when the target group's multi-value headers setting is off."""
+    event = {
+        "requestContext": {"elb": {"targetGroupArn": TARGET_GROUP}},
+        "httpMethod": "GET",
+        "path": "/cognito/logout",
+        "queryStringParameters": query or {},
+        "headers": {
+            "accept": "text/html,application/xhtml+xml",
+            "cookie": SESSION_COOKIES,
+            "host": "app.example.com",
+            "user-agent": "Mozilla/5.0 (X11; Linux x86_64)",
+            "x-amzn-trace-id": "Root=1-5bdb40ca-556d8b0c50dc66f0511bf520",
+            "x-forwarded-for": "203.0.113.7",
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https",
+            **(headers or {}),
+        },
+        "body": "",
+        "isBase64Encoded": False,
+    }
+    return {**event, **fields}
+
+
+def multi_value_event(query: dict | None = None, headers: dict | None = None, **fields) -> dict:
+    """What the ALB sends when multi-value headers are on: every value is a list."""
+    event = single_value_event(query, headers, **fields)
+    event["multiValueQueryStringParameters"] = {
+        k: v if isinstance(v, list) else [v] for k, v in event.pop("queryStringParameters").items()
+    }
+    event["multiValueHeaders"] = {k: [v] for k, v in event.pop("headers").items()}
+    return event
+
+
+def cookies_of(response: dict) -> list[str]:
+    if "multiValueHeaders" in response:
+        return response["multiValueHeaders"].get("Set-Cookie", [])
+    cookie = response["headers"].get("Set-Cookie")
+    return [cookie] if cookie else []
+
+
+def header(response: dict, name: str) -> str | None:
+    if "multiValueHeaders" in response:
+        values = response["multiValueHeaders"].get(name)
+        assert values is None or len(values) == 1, f"{name} should appear once"
+        return values[0] if values else None
+    return response["headers"].get(name)
+
+
+def test_multi_value_mode_expires_every_shard_and_redirects(configured) -> None:
+    response = configured(multi_value_event(), None)
+
+    assert "headers" not in response
+    assert response["statusCode"] == 302
+    assert response["statusDescription"] == "302 Found"
+    assert response["isBase64Encoded"] is False
+    assert response["body"] == ""
+    assert response["multiValueHeaders"]["Location"] == [EXPECTED_LOCATION]
+    assert response["multiValueHeaders"]["Cache-Control"] == ["no-store"]
+    assert response["multiValueHeaders"]["Set-Cookie"] == [
+        expired(f"AWSELBAuthSessionCookie-{shard}") for shard in range(4)
+    ]
+
+
+def test_single_value_mode_expires_shard_zero_and_warns(configured, caplog) -> None:
+    with caplog.at_level(logging.WARNING):
+        response = configured(single_value_event(), None)
+
+    assert "multiValueHeaders" not in response
+    assert response["statusCode"] == 302
+    assert response["statusDescription"] == "302 Found"
+    assert response["isBase64Encoded"] is False
+    assert response["headers"] == {
+        "Location": EXPECTED_LOCATION,
+        "Cache-Control": "no-store",
+        "Set-Cookie": expired("AWSELBAuthSessionCookie-0"),
+    }
+    assert all(isinstance(value, str) for value in response["headers"].values())
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("multi-value" in message for message in warnings), warnings
+
+
+def test_multi_value_mode_does_not_warn(configured, caplog) -> None:
+    with caplog.at_level(logging.WARNING):
+        configured(multi_value_event(), None)
+    assert not caplog.records
+
+
+@pytest.mark.parametrize("make_event", [single_value_event, multi_value_event])
+def test_every_shard_cookie_has_exact_expiry_attributes(configured, make_event) -> None:
+    cookies = cookies_of(configured(make_event(), None))
+    assert cookies, "no Set-Cookie at all"
+    for shard, cookie in enumerate(cookies):
+        name_value, *attributes = cookie.split("; ")
+        assert name_value == f"AWSELBAuthSessionCookie-{shard}="
+        named = dict(a.split("=", 1) for a in attributes if "=" in a)
+        flags = {a for a in attributes if "=" not in a}
+        assert named.keys() == {"Max-Age", "Expires", "Path"}
+        assert named["Max-Age"] == "0"
+        assert named["Path"] == "/"
+        assert parsedate_to_datetime(named["Expires"]).year == 1970
+        assert flags == {"Secure", "HttpOnly"}
+        assert "Domain" not in cookie, "the ALB sets host-only cookies; a Domain would miss them"
+
+
+def test_custom_cookie_name(configured, monkeypatch) -> None:
+    monkeypatch.setenv("SESSION_COOKIE_NAME", "MyApp_Session.v2")
+    cookies = cookies_of(configured(multi_value_event(), None))
+    assert [c.split("=", 1)[0] for c in cookies] == [f"MyApp_Session.v2-{i}" for i in range(4)]
+
+
+def test_region_prefix_domain(configured, monkeypatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-gov-west-1")
+    monkeypatch.setenv("COGNITO_USER_POOL_DOMAIN_PREFIX", "acme-prod-2")
+    location = urlsplit(header(configured(multi_value_event(), None), "Location"))
+
+    assert (location.scheme, location.netloc, location.path) == (
+        "https",
+        "acme-prod-2.auth.us-gov-west-1.amazoncognito.com",
+        "/logout",
+    )
+    assert parse_qs(location.query, strict_parsing=True) == {
+        "client_id": [CLIENT_ID],
+        "logout_uri": [APP_URL],
+    }
+
+
+def test_custom_domain_takes_precedence_over_prefix(configured, monkeypatch) -> None:
+    monkeypatch.setenv("COGNITO_DOMAIN", "Auth.Example.COM")
+    location = urlsplit(header(configured(multi_value_event(), None), "Location"))
+    assert location.netloc == "auth.example.com"
+    assert location.path == "/logout"
+
+
+def test_custom_domain_needs_no_prefix_or_region(configured, monkeypatch) -> None:
+    monkeypatch.delenv("COGNITO_USER_POOL_DOMAIN_PREFIX")
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.setenv("COGNITO_DOMAIN", "login.corp.example.org")
+    response = configured(single_value_event(), None)
+    assert response["statusCode"] == 302
+    assert header(response, "Location").startswith("https://login.corp.example.org/logout?")
+
+
+def test_configuration_is_read_at_call_time(configured, monkeypatch) -> None:
+    first = header(configured(multi_value_event(), None), "Location")
+    monkeypatch.setenv("APP_LOGOUT_URL", "https://other.example.com/bye")
+    second = header(configured(multi_value_event(), None), "Location")
+    assert first == EXPECTED_LOCATION
+    assert parse_qs(urlsplit(second).query)["logout_uri"] == ["https://other.example.com/bye"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:8080/",
+        "http://127.0.0.1:8501/after-logout",
+        "https://localhost/",
+        "https://App.Example.com:8443/signed-out?from=logout&x=%2F",
+    ],
+)
+def test_allowed_sign_out_urls_pass_through_unchanged(configured, monkeypatch, url) -> None:
+    monkeypatch.setenv("APP_LOGOUT_URL", url)
+    response = configured(multi_value_event(), None)
+    assert response["statusCode"] == 302
+    assert parse_qs(urlsplit(header(response, "Location")).query)["logout_uri"] == [url]
+
+
+def assert_refused(response: dict, caplog, mention: str) -> None:
+    assert response["statusCode"] == 500
+    assert response["statusDescription"] == "500 Internal Server Error"
+    assert response["isBase64Encoded"] is False
+    assert header(response, "Location") is None
+    assert cookies_of(response) == []
+    assert header(response, "Content-Type").startswith("text/html")
+    assert header(response, "Cache-Control") == "no-store"
+    assert "<h1>" in response["body"]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any(mention in message for message in errors), errors
+
+
+@pytest.mark.parametrize("make_event", [single_value_event, multi_value_event])
+@pytest.mark.parametrize(
+    ("missing", "mention"),
+    [
+        ("COGNITO_CLIENT_ID", "COGNITO_CLIENT_ID"),
+        ("APP_LOGOUT_URL", "APP_LOGOUT_URL"),
+        ("COGNITO_USER_POOL_DOMAIN_PREFIX", "COGNITO_DOMAIN"),
+        ("AWS_REGION", "AWS_REGION"),
+    ],
+)
+def test_missing_configuration_is_a_logged_500(
+    configured, monkeypatch, caplog, make_event, missing, mention
+) -> None:
+    monkeypatch.delenv(missing)
+    with caplog.at_level(logging.ERROR):
+        response = configured(make_event(), None)
+    assert_refused(response, caplog, mention)
+
+
+def test_nothing_configured_is_a_logged_500(handler, caplog) -> None:
+    with caplog.at_level(logging.ERROR):
+        response = handler(multi_value_event(), None)
+    assert_refused(response, caplog, "misconfigured")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("APP_LOGOUT_URL", "http://app.example.com/"),
+        ("APP_LOGOUT_URL", "http://localhost.evil.example/"),
+        ("APP_LOGOUT_URL", "javascript:alert(1)"),
+        ("APP_LOGOUT_URL", "//app.example.com/"),
+        ("APP_LOGOUT_URL", "https://user:pw@app.example.com/"),
+        ("APP_LOGOUT_URL", "https://app.example.com/\r\nSet-Cookie: x=1"),
+        ("APP_LOGOUT_URL", "https://app.example.com/ space"),
+        ("COGNITO_DOMAIN", "https://auth.example.com"),
+        ("COGNITO_DOMAIN", "auth.example.com/logout"),
+        ("COGNITO_DOMAIN", "auth.example.com:443"),
+        ("COGNITO_DOMAIN", "evil.example?x=auth.example.com"),
+        ("COGNITO_DOMAIN", "user@auth.example.com"),
+        ("COGNITO_DOMAIN", "-auth.example.com"),
+        ("COGNITO_DOMAIN", "localhost"),
+        ("COGNITO_USER_POOL_DOMAIN_PREFIX", "My_Prefix"),
+        ("COGNITO_USER_POOL_DOMAIN_PREFIX", "evil.example/x"),
+        ("AWS_REGION", "eu-west-1.evil.example"),
+        ("COGNITO_CLIENT_ID", "abc&logout_uri=https://evil.example"),
+        ("SESSION_COOKIE_NAME", "bad name"),
+        ("SESSION_COOKIE_NAME", "a;Domain=evil.example"),
+        ("SESSION_COOKIE_NAME", "a=b"),
+    ],
+)
+def test_invalid_configuration_is_a_logged_500(configured, monkeypatch, caplog, name, value) -> None:
+    monkeypatch.setenv(name, value)
+    with caplog.at_level(logging.ERROR):
+        response = configured(multi_value_event(), None)
+    assert_refused(response, caplog, name)
+
+
+HOSTILE_REQUESTS = {
+    "redirect query": {"query": {"redirect": "https://evil.example"}},
+    "logout_uri query": {"query": {"logout_uri": "https://evil.example/", "client_id": "evil"}},
+    "next and state": {"query": {"next": "//evil.example", "redirect_uri": "https://evil.example"}},
+    "repeated query": {"query": {"logout_uri": ["https://evil.example/", "https://x.example/"]}},
+    "spoofed host": {"headers": {"host": "evil.example", "x-forwarded-host": "evil.example"}},
+    "referer and origin": {"headers": {"referer": "https://evil.example/", "origin": "null"}},
+    "http proto": {"headers": {"x-forwarded-proto": "http", "x-forwarded-port": "80"}},
+    "other path": {"path": "//evil.example/cognito/logout"},
+    "post body": {"httpMethod": "POST", "body": "logout_uri=https%3A%2F%2Fevil.example"},
+    "base64 body": {"body": "bG9nb3V0X3VyaT1ldmls", "isBase64Encoded": True},
+}
+
+
+@pytest.mark.parametrize("make_event", [single_value_event, multi_value_event])
+@pytest.mark.parametrize("hostile", HOSTILE_REQUESTS.values(), ids=HOSTILE_REQUESTS.keys())
+def test_hostile_requests_get_the_same_answer(configured, make_event, hostile) -> None:
+    baseline = configured(make_event(), None)
+    fields = {k: v for k, v in hostile.items() if k not in ("query", "headers")}
+    event = make_event(hostile.get("query"), hostile.get("headers"), **fields)
+
+    response = configured(event, None)
+
+    assert response == baseline
+    assert "evil" not in repr(response)
+    assert header(response, "Location") == EXPECTED_LOCATION
+
+
+def test_any_request_method_logs_out(configured) -> None:
+    for method in ("GET", "HEAD", "POST"):
+        response = configured(multi_value_event(httpMethod=method), None)
+        assert response["statusCode"] == 302
+        assert len(cookies_of(response)) == 4
+
+
+def test_source_fits_inline_zipfile_and_uses_only_the_standard_library() -> None:
+    source = LAMBDA_PATH.read_text(encoding="utf-8")
+    assert len(source) < 4096, "CloudFormation inline ZipFile code is limited to 4096 characters"
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module.split(".")[0])
+    assert imported
+    assert imported <= sys.stdlib_module_names, imported - sys.stdlib_module_names
