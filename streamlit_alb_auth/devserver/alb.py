@@ -16,9 +16,11 @@ import secrets
 import time
 from urllib.parse import urlencode, urlsplit
 
+import jwt
 from aiohttp import web
 
 from streamlit_alb_auth.devserver.config import CALLBACK_PATH, DevConfig
+from streamlit_alb_auth.devserver.proxy import is_websocket
 from streamlit_alb_auth.devserver.session import (
     AlbSession,
     SessionSealer,
@@ -115,7 +117,7 @@ class AlbAuthenticate:
 
     def start_sign_in(self, request: web.Request) -> web.Response:
         """A browser navigation goes to the hosted UI; anything else cannot follow a redirect: 401."""
-        if request.method not in ("GET", "HEAD") or request.headers.get("Upgrade", "").lower() == "websocket":
+        if request.method not in ("GET", "HEAD") or is_websocket(request):
             return error_page(401, "not signed in")
         return_path = safe_return_path(request.raw_path) or "/"
         query = {
@@ -141,8 +143,10 @@ class AlbAuthenticate:
         return answer
 
     def new_session(self, user: DevUser) -> AlbSession:
+        """What the token endpoint would return, kept (as the ALB keeps it) in the session."""
+        seconds = self.config.session_seconds
         access_token = self.pool.access_token(
-            user.sub, groups=user.groups, username=user.username, expires_in=self.config.session_seconds
+            user.sub, groups=user.groups, username=user.username, expires_in=seconds
         )
         return AlbSession(
             sub=user.sub,
@@ -150,9 +154,27 @@ class AlbAuthenticate:
             username=user.username,
             groups=user.groups,
             access_token=access_token,
-            expires_at=time.time() + self.config.session_seconds,
+            expires_at=time.time() + seconds,
+            id_token=self._id_token(user, seconds),
             refresh_token=opaque_refresh_token(),
         )
+
+    def _id_token(self, user: DevUser, seconds: int) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": user.sub,
+            "aud": self.config.client_id,
+            "iss": self.pool.issuer,
+            "token_use": "id",
+            "email": user.email,
+            "email_verified": True,
+            "cognito:username": user.username,
+            "cognito:groups": list(user.groups),
+            "auth_time": now,
+            "iat": now,
+            "exp": now + seconds,
+        }
+        return jwt.encode(claims, self.pool.private_key, algorithm="RS256", headers={"kid": self.pool.kid})
 
     def set_session(self, response: web.StreamResponse, session: AlbSession) -> None:
         """Write every shard, and expire the ones a larger, older session may have left behind."""
@@ -162,4 +184,4 @@ class AlbAuthenticate:
                 name, value, path="/", httponly=True, samesite="Lax", max_age=self.config.session_seconds
             )
         for name in shard_names(self.config.cookie_name)[len(shards) :]:
-            response.del_cookie(name, path="/")
+            response.del_cookie(name, path="/", httponly=True, samesite="Lax")

@@ -56,7 +56,7 @@ def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None)
     app.add_routes(
         [
             web.get(CALLBACK_PATH, authenticate.callback),
-            web.route("*", config.logout_path, LogoutTarget(config, logout_handler)),
+            web.route("*", config.logout_path, LogoutTarget(config, logout_handler).handle),
             web.route("*", "/{tail:.*}", target),
         ]
     )

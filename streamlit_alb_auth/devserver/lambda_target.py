@@ -116,7 +116,7 @@ class LogoutTarget:
         self.config = config
         self.handler = handler or load_handler()
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         event = alb_event(request, await request.read())
         # The handler reads os.environ when called; it is synchronous, so nothing else runs meanwhile.
         with _environment(self.config.lambda_environment()):

@@ -95,7 +95,11 @@ async def serve(config: DevConfig, app: Path) -> int:
     await runner.setup()
     child: asyncio.subprocess.Process | None = None
     try:
-        await web.TCPSite(runner, "127.0.0.1", config.port).start()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", config.port).start()
+        except OSError as error:
+            print(f"cannot listen on 127.0.0.1:{config.port}: {error.strerror} (try --port)", file=sys.stderr)
+            return 2
         child = await asyncio.create_subprocess_exec(
             *streamlit_command(app, config.streamlit_port),
             env={**os.environ, **config.app_environment()},

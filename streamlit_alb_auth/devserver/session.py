@@ -23,9 +23,9 @@ MAX_COOKIE_BYTES = 4096
 """A shard's ``name=value`` stays within this, the per-cookie size the ALB and browsers keep to."""
 MAX_SHARDS = 4
 """The ALB writes at most four shards (16 KB); the logout Lambda expires exactly these."""
-# Cognito's refresh token is an opaque encrypted blob of about 1.8 KB; keeping one the same size
-# makes our cookie as large as the ALB's, so two shards are the normal case, as in production.
-_REFRESH_TOKEN_BYTES = 1400
+# Cognito's refresh token is an opaque encrypted blob of about 1.8 KB; with one that size (and an ID
+# token) our cookie is as large as the ALB's, so two shards are the normal case, as in production.
+_REFRESH_TOKEN_BYTES = 1350
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class AlbSession:
     groups: tuple[str, ...]
     access_token: str
     expires_at: float
+    id_token: str = ""
     refresh_token: str = ""
 
     def is_expired(self, now: float | None = None) -> bool:

@@ -78,8 +78,10 @@ class HostedUi:
         return None
 
     def _redirect_with_code(self, user: DevUser, redirect_uri: str, state: str) -> web.Response:
+        now = time.time()
+        self._codes = {code: found for code, found in self._codes.items() if found[2] > now}
         code = secrets.token_urlsafe(24)
-        self._codes[code] = (user, redirect_uri, time.time() + CODE_SECONDS)
+        self._codes[code] = (user, redirect_uri, now + CODE_SECONDS)
         return redirect(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}")
 
     async def authorize(self, request: web.Request) -> web.StreamResponse:

@@ -1,0 +1,122 @@
+"""The demo behind ``streamlit-alb-auth dev``, in a real Chromium: one server for the whole session.
+
+Without Chromium the suite is skipped, unless ``CI`` is set, where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STARTUP_SECONDS = 90
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class DevServer:
+    base_url: str
+    streamlit_url: str
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        reason = f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH)"
+        if os.environ.get("CI"):
+            pytest.fail(reason + "; CI is set, so the e2e suite must run")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def dev_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    """``python -m streamlit_alb_auth dev demo_app.py``, stopped with SIGTERM (and killed if it hangs)."""
+    port, streamlit_port = _free_port(), _free_port()
+    log = tmp_path_factory.mktemp("dev") / "dev-server.log"
+    command = [
+        sys.executable, "-m", "streamlit_alb_auth", "dev", "demo_app.py",
+        "--port", str(port), "--streamlit-port", str(streamlit_port),
+    ]  # fmt: skip
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = DevServer(f"http://localhost:{port}", f"http://127.0.0.1:{streamlit_port}", log)
+    try:
+        _wait_until_ready(process, server)
+        yield server
+    finally:
+        _stop(process)
+    assert process.returncode == 0, f"dev server exited with {process.returncode}:\n{log.read_text()}"
+
+
+def _wait_until_ready(process: subprocess.Popen, server: DevServer) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"dev server exited early ({process.returncode}):\n{server.log.read_text()}")
+        try:
+            if requests.get(server.base_url + "/_stcore/health", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"dev server not healthy after {STARTUP_SECONDS}s:\n{server.log.read_text()}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # its own group: Streamlit goes too
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: Path) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser: object) -> Iterator[object]:
+    """A fresh profile per test: no cookies carried from one test to the next."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    yield context
+    context.close()

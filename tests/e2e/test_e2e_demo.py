@@ -1,0 +1,110 @@
+"""The demo in a real browser behind the local ALB stand-in: sign in, groups, logout, forged headers."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import BrowserContext, Page, expect
+
+from streamlit_alb_auth.devserver.config import LOCAL_ALB_ARN
+from streamlit_alb_auth.testing import LocalAlbSigner
+
+pytestmark = pytest.mark.e2e
+
+# The README's picture; rewritten only on request, so a test run leaves the checkout clean.
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "demo-signed-in.png"
+UPDATE_SCREENSHOT = os.environ.get("UPDATE_DEMO_SCREENSHOT") == "1"
+SESSION_COOKIE = re.compile(r"AWSELBAuthSessionCookie-\d")
+FOOTER = "Sign-in, verified identity and logout by streamlit-alb-auth."
+
+
+def sign_in(page: Page, base_url: str, email: str, path: str = "/") -> None:
+    page.goto(base_url + path)
+    expect(page).to_have_title(re.compile("Sign in"))
+    page.get_by_role("button", name=re.compile(f"Sign in as {re.escape(email)}")).click()
+    expect(page.get_by_text(FOOTER)).to_be_visible()
+
+
+def session_cookies(context: BrowserContext) -> list[str]:
+    return [cookie["name"] for cookie in context.cookies() if SESSION_COOKIE.fullmatch(cookie["name"])]
+
+
+def test_user_signs_in_and_sees_their_verified_email(dev_server, context):
+    page = context.new_page()
+    sign_in(page, dev_server.base_url, "user@example.com")
+    expect(page.get_by_role("heading", name="Hello, user")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar").get_by_text("user@example.com")).to_be_visible()
+    expect(page.get_by_text("Admin area")).to_have_count(0)
+    assert session_cookies(context) == ["AWSELBAuthSessionCookie-0", "AWSELBAuthSessionCookie-1"]
+    assert all(c["httpOnly"] for c in context.cookies() if SESSION_COOKIE.fullmatch(c["name"]))
+
+
+def test_admin_section_shows_for_the_admin_group(dev_server, context, tmp_path):
+    page = context.new_page()
+    sign_in(page, dev_server.base_url, "admin@example.com")
+    expect(page.get_by_role("heading", name="Admin area")).to_be_visible()
+    # The userInfo column is filled from Cognito's endpoint with the access token.
+    expect(page.get_by_test_id("stJson").nth(2)).to_contain_text("admin@example.com")
+    page.mouse.move(0, 0)
+    target = SCREENSHOT if UPDATE_SCREENSHOT else tmp_path / SCREENSHOT.name
+    page.screenshot(path=str(target))
+    assert target.stat().st_size < 300_000
+
+
+def test_sign_in_returns_to_the_requested_path(dev_server, context):
+    page = context.new_page()
+    sign_in(page, dev_server.base_url, "user@example.com", path="/?from=e2e")
+    assert page.url == dev_server.base_url + "/?from=e2e"
+
+
+def test_logout_expires_the_session_and_cognito_sign_in(dev_server, context):
+    page = context.new_page()
+    sign_in(page, dev_server.base_url, "user@example.com")
+    assert session_cookies(context)
+    page.get_by_role("button", name="Log out").click()
+    # The Lambda expired the shards and sent us to Cognito's /logout, which sent us to the sign-out
+    # URL: the app's root, which (signed out everywhere) shows the sign-in page again.
+    expect(page).to_have_title(re.compile("Sign in"))
+    assert session_cookies(context) == []
+    assert "cognito" not in [cookie["name"] for cookie in context.cookies()]
+    page.goto(dev_server.base_url + "/")
+    expect(page).to_have_title(re.compile("Sign in"))
+
+
+def test_forged_header_straight_to_streamlit_shows_no_user(dev_server, browser):
+    """Right signer ARN and a UUID kid, but another key: the signature check must refuse it."""
+    forger = LocalAlbSigner(alb_arn=LOCAL_ALB_ARN)
+    headers = forger.headers({"sub": "attacker", "email": "attacker@example.com"})
+    context = browser.new_context(extra_http_headers=headers)
+    try:
+        page = context.new_page()
+        page.goto(dev_server.streamlit_url + "/")
+        expect(page.get_by_text("streamlit-alb-auth dev demo_app.py")).to_be_visible()
+        expect(page.get_by_text(re.compile("could not be verified"))).to_be_visible()
+        expect(page.get_by_text("attacker@example.com")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_client_identity_headers_never_pass_the_stand_in(dev_server, browser):
+    """A signed-in browser adding its own x-amzn-oidc-* headers still gets its own identity."""
+    headers = {"x-amzn-oidc-identity": "attacker", "x-amzn-oidc-data": "forged"}
+    context = browser.new_context(extra_http_headers=headers)
+    try:
+        page = context.new_page()
+        sign_in(page, dev_server.base_url, "user@example.com")
+        expect(page.get_by_test_id("stSidebar").get_by_text("user@example.com")).to_be_visible()
+        expect(page.get_by_text("attacker")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_health_needs_no_sign_in(dev_server):
+    answer = requests.get(dev_server.base_url + "/_stcore/health", allow_redirects=False, timeout=5)
+    assert (answer.status_code, answer.text) == (200, "ok")
+    page = requests.get(dev_server.base_url + "/", allow_redirects=False, timeout=5)
+    assert page.status_code == 302
