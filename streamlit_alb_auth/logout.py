@@ -112,8 +112,9 @@ def logout_button(
     bool
         ``True`` in the rerun caused by a click (if the page has not already left).
 
-    Example
-    -------
+    Examples
+    --------
+    >>> import streamlit as st
     >>> from streamlit_alb_auth import get_alb_user, logout_button
     >>> user = get_alb_user()
     >>> with st.sidebar:

@@ -1,0 +1,67 @@
+"""The committed logout_button bundle: built from frontend/ as it is now, small, and findable."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from streamlit_alb_auth.logout import COMPONENT_NAME
+
+REPO = Path(__file__).resolve().parent.parent
+FRONTEND = REPO / "frontend"
+PACKAGE = REPO / "streamlit_alb_auth"
+BUNDLE = PACKAGE / "component"
+MAX_GZIPPED_BYTES = 3 * 1024
+
+
+def _bundle_files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_committed_bundle_matches_a_fresh_build(tmp_path):
+    npm = shutil.which("npm")
+    assert npm, "npm is needed to rebuild the bundle"
+    assert (FRONTEND / "node_modules" / "esbuild").is_dir(), (
+        "frontend dependencies are missing: run `npm ci --prefix frontend` first"
+    )
+    subprocess.run(
+        [npm, "run", "--silent", "build", "--", "--outdir", str(tmp_path)],
+        cwd=FRONTEND,
+        check=True,
+        timeout=120,
+    )
+    fresh, committed = _bundle_files(tmp_path), _bundle_files(BUNDLE)
+    assert set(fresh) == set(committed) == {"index.js", "style.css"}
+    stale = [name for name in fresh if fresh[name] != committed[name]]
+    assert not stale, (
+        f"{stale} in streamlit_alb_auth/component/ are stale: run `npm run --prefix frontend build`"
+    )
+
+
+@pytest.mark.slow
+def test_frontend_type_checks():
+    assert (FRONTEND / "node_modules" / "typescript").is_dir(), "run `npm ci --prefix frontend`"
+    subprocess.run(
+        [shutil.which("npm") or "npm", "run", "--silent", "typecheck"], cwd=FRONTEND, check=True, timeout=120
+    )
+
+
+def test_bundle_is_under_3_kb_gzipped():
+    files = _bundle_files(BUNDLE)
+    assert files, "no bundle committed in streamlit_alb_auth/component/"
+    size = sum(len(gzip.compress(data, compresslevel=9, mtime=0)) for data in files.values())
+    assert size < MAX_GZIPPED_BYTES, f"bundle is {size} bytes gzipped"
+
+
+def test_inner_pyproject_names_the_distribution_and_asset_dir():
+    manifest = tomllib.loads((PACKAGE / "pyproject.toml").read_text("utf-8"))
+    (component,) = manifest["tool"]["streamlit"]["component"]["components"]
+    assert manifest["project"]["name"] == "streamlit-alb-auth"
+    assert f"{manifest['project']['name']}.{component['name']}" == COMPONENT_NAME
+    assert (PACKAGE / component["asset_dir"]).resolve() == BUNDLE
