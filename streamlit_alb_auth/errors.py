@@ -14,6 +14,10 @@ class ConfigurationError(AlbAuthError):
     """The package is not configured well enough to trust anything (for example, no ALB ARN)."""
 
 
+class UnsafeLogoutPathError(ConfigurationError, ValueError):
+    """The logout path could leave the app's origin (or is not a plain URL path at all)."""
+
+
 class MissingHeaderError(AlbAuthError):
     """The ALB's ``x-amzn-oidc-*`` headers are absent: the request did not come through the ALB."""
 
@@ -111,5 +115,6 @@ __all__ = [
     "TokenExpiredError",
     "TokenNotYetValidError",
     "TokenTooLargeError",
+    "UnsafeLogoutPathError",
     "UnsupportedAlgorithmError",
 ]

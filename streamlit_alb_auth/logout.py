@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from streamlit_alb_auth.errors import ConfigurationError
+from streamlit_alb_auth.errors import UnsafeLogoutPathError
 from streamlit_alb_auth.user import SESSION_STATE_KEY
 
 if TYPE_CHECKING:
@@ -38,10 +38,6 @@ _TRIGGER = "logout"
 _SAFE_PATH = re.compile(r"/(?![/\\])[\w\-.~!$&'()*+,;=:@/?#%]*", re.ASCII)
 
 _LOGGER = logging.getLogger("streamlit_alb_auth")
-
-
-class UnsafeLogoutPathError(ConfigurationError, ValueError):
-    """The logout path could leave the app's origin (or is not a plain URL path at all)."""
 
 
 def check_logout_path(path: object) -> str:

@@ -54,7 +54,7 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dev_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     """``python -m streamlit_alb_auth dev demo_app.py``, stopped with SIGTERM (and killed if it hangs)."""
     port, streamlit_port = _free_port(), _free_port()
@@ -101,8 +101,10 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: Path) -> Iterator[object]:
+    """Module-scoped: Playwright's sync API keeps an event loop running on this thread until it stops,
+    and later tests that call asyncio.run() need it gone."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
