@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from streamlit_alb_auth.keys import AlbKeyStore
 from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer
 from streamlit_alb_auth.verify import AlbJwtVerifier
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+# Headless Debian Chromium on a machine whose network is closed: no background traffic to fail on.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    """Debian's chromium (or $CHROMIUM_PATH); skipped where absent, except in CI, where it must run."""
+    if not CHROMIUM.exists():
+        reason = f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH)"
+        if os.environ.get("CI"):
+            pytest.fail(reason + "; CI is set, so the browser tests must run")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def chromium_launch_options(chromium_path: Path) -> dict[str, object]:
+    """Keyword arguments for Playwright's ``chromium.launch``."""
+    return {"executable_path": str(chromium_path), "headless": True, "args": CHROMIUM_ARGS}
 
 
 @pytest.fixture(scope="session")

@@ -20,15 +20,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ASSET_URL = "/_stcore/bidi-components/streamlit-alb-auth.logout_button/index.js"
 APP = """
 import streamlit as st
@@ -127,11 +118,11 @@ def component_server(component_venv, tmp_path) -> Iterator[tuple[str, Path]]:
 
 
 @pytest.fixture
-def component_page():
+def component_page(chromium_launch_options):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(**chromium_launch_options)
         try:
             yield browser.new_page()
         finally:

@@ -19,15 +19,6 @@ import pytest
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 STARTUP_SECONDS = 90
 
 
@@ -42,16 +33,6 @@ class DevServer:
     base_url: str
     streamlit_url: str
     log: Path
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        reason = f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH)"
-        if os.environ.get("CI"):
-            pytest.fail(reason + "; CI is set, so the e2e suite must run")
-        pytest.skip(reason)
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")
@@ -102,15 +83,13 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser(chromium_path: Path) -> Iterator[object]:
+def browser(chromium_launch_options: dict[str, object]) -> Iterator[object]:
     """Module-scoped: Playwright's sync API keeps an event loop running on this thread until it stops,
     and later tests that call asyncio.run() need it gone."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(**chromium_launch_options)
         yield browser
         browser.close()
 
