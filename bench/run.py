@@ -435,10 +435,12 @@ def format_table(figures: Sequence[Figure]) -> str:
     rows = [("figure", "measured", "baseline", "target", "met")]
     for f in figures:
         value = f"{f.value:.3f}{f.unit}" if f.unit == "x" else f"{f.value:,.0f} {f.unit}"
-        extra = ""
-        for key in ("ours_us", "p99_ms", "median_ms"):
-            if key in f.details:
-                extra = f" ({key.removesuffix('_us').removesuffix('_ms')} {f.details[key]:.1f} {key[-2:]})"
+        if "p99_ms" in f.details:
+            extra = f" (median {f.details['median_ms']:.1f} ms, p99 {f.details['p99_ms']:.1f} ms)"
+        elif "ours_us" in f.details:
+            extra = f" (ours {f.details['ours_us']:.1f} us)"
+        else:
+            extra = ""
         met = "-" if f.met is None else ("yes" if f.met else "NO")
         rows.append((f.name, value + extra, f.baseline, f.target, met))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
