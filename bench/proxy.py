@@ -13,9 +13,7 @@ the proxy hop alone. Direct and proxied rounds alternate, so drift hits both.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -33,7 +31,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from bench.run import Figure
 from streamlit_alb_auth.devserver.runner import free_port
-from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
+from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, stop_process_group
 
 # Streamlit binds its listener with proto 0, so asyncio never sets TCP_NODELAY on the connections it
 # accepts: on a keep-alive connection a response written in two parts (headers, body) then waits ~40 ms
@@ -104,7 +102,7 @@ def dev_server(workdir: Path) -> Iterator[Endpoints]:
         asyncio.run(_wait_healthy(process, endpoints, log))
         yield endpoints
     finally:
-        _stop(process)
+        stop_process_group(process)
 
 
 async def _wait_healthy(process: subprocess.Popen, endpoints: Endpoints, log: Path) -> None:
@@ -121,17 +119,6 @@ async def _wait_healthy(process: subprocess.Popen, endpoints: Endpoints, log: Pa
                 pass
             await asyncio.sleep(0.2)
     raise RuntimeError(f"dev server not healthy after {STARTUP_SECONDS}s:\n{log.read_text()[-2000:]}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # its own group: Streamlit goes too
-        process.wait()
 
 
 async def sign_in(http: aiohttp.ClientSession, base: str) -> str:

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -278,3 +281,18 @@ class LocalKeyServer:
                 pass
 
         return Handler
+
+
+def stop_process_group(process: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Stop a server started with ``start_new_session=True`` (e.g. ``streamlit-alb-auth dev``).
+
+    SIGTERM first, so it shuts down its own children cleanly; SIGKILL to the whole group if it hangs.
+    """
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -5,8 +5,6 @@ Without Chromium the suite is skipped, unless ``CI`` is set, where a missing bro
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from streamlit_alb_auth.testing import stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 90
@@ -53,7 +53,7 @@ def dev_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
         _wait_until_ready(process, server)
         yield server
     finally:
-        _stop(process)
+        stop_process_group(process)
     assert process.returncode == 0, f"dev server exited with {process.returncode}:\n{log.read_text()}"
 
 
@@ -69,17 +69,6 @@ def _wait_until_ready(process: subprocess.Popen, server: DevServer) -> None:
             pass
         time.sleep(0.3)
     pytest.fail(f"dev server not healthy after {STARTUP_SECONDS}s:\n{server.log.read_text()}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # its own group: Streamlit goes too
-        process.wait()
 
 
 @pytest.fixture(scope="module")
