@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import jwt
 from cryptography.hazmat.primitives import hashes
@@ -325,24 +326,16 @@ def bench_rerun(counts: Counts) -> Figure:
 
     signer = LocalAlbSigner()
     with LocalKeyServer(signer) as server:
-        saved = {k: os.environ.get(k) for k in ("ALB_AUTH_ALB_ARN", "ALB_AUTH_KEY_URL")}
-        os.environ["ALB_AUTH_ALB_ARN"] = signer.alb_arn
-        os.environ["ALB_AUTH_KEY_URL"] = server.alb_key_url
-        try:
+        settings = {"ALB_AUTH_ALB_ARN": signer.alb_arn, "ALB_AUTH_KEY_URL": server.alb_key_url}
+        with mock.patch.dict(os.environ, settings):
             at = AppTest.from_string(RERUN_SCRIPT)
             at.session_state["bench_headers"] = signer.headers(CLAIMS)
             at.session_state["bench_ops"] = counts.rerun_ops
             at.session_state["bench_rounds"] = counts.rounds
             at.run(timeout=120)
-            if at.exception:
-                raise RuntimeError(at.exception[0].message)
-            base, cand = at.session_state["bench_result"]
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        if at.exception:
+            raise RuntimeError(at.exception[0].message)
+        base, cand = at.session_state["bench_result"]
     # AppTest has no browser request, so the script passes headers=; in a served app get_alb_user reads
     # st.context.headers, which Streamlit rebuilds from the request on each access. Add that cost too.
     context_headers = context_headers_cost(signer.headers(CLAIMS), counts)
