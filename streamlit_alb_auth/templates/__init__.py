@@ -11,7 +11,15 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-FILES = {"lambda": "logout_lambda.py", "logout-stack": "logout.yaml", "stack": "stack.yaml"}
+FILES = {
+    "lambda": "logout_lambda.py",
+    "logout-stack": "logout.yaml",
+    "stack": "stack.yaml",
+    "dockerfile": "Dockerfile",
+}
+# Written beside the main file, as {written name: packaged name}: a dot file does not ship as
+# package data, so .dockerignore is packaged without its dot.
+COMPANIONS = {"dockerfile": {".dockerignore": "dockerignore"}}
 
 _NOTES = {
     "lambda": """\
@@ -43,6 +51,19 @@ Fill in your host name, its ACM certificate, the VPC, subnets and image, then:
     CognitoDomainPrefix=my-unique-prefix
 Add HostedZoneId=Z... to create the DNS record; otherwise point DomainName at the
 LoadBalancerDnsName output. Sign-up is invite-only: add users in the pool (UserPoolId output).""",
+    "dockerfile": """\
+Put requirements.txt (with streamlit-alb-auth) and app.py beside it (or edit the CMD line), then
+build for the tasks' architecture (Fargate defaults to x86_64) and push to ECR:
+  aws ecr create-repository --repository-name my-app
+  aws ecr get-login-password | docker login --username AWS --password-stdin \\
+    123456789012.dkr.ecr.REGION.amazonaws.com
+  docker build --platform linux/amd64 -t 123456789012.dkr.ecr.REGION.amazonaws.com/my-app:v1 {folder}
+  docker push 123456789012.dkr.ecr.REGION.amazonaws.com/my-app:v1
+Pass that image to the stack as ContainerImage=123456789012.dkr.ecr.REGION.amazonaws.com/my-app:v1
+(use a new tag for each release, so a stack update rolls the tasks). The image listens on 8501,
+the stack's default ContainerPort; the stack sets STREAMLIT_SERVER_PORT when you change it.
+.dockerignore keeps .streamlit/secrets.toml and .env out of the image: give secrets to the
+task as ECS secrets or environment instead.""",
 }
 
 
@@ -54,18 +75,24 @@ def write_template(kind: str, out: str | os.PathLike) -> int:
     """
     if kind not in FILES:
         raise ValueError(f"unknown template {kind!r}; choose one of {', '.join(FILES)}")
-    name = FILES[kind]
-    data = resources.files(__name__).joinpath(name).read_bytes()
-    target = Path(out) / name
+    names = {FILES[kind]: FILES[kind], **COMPANIONS.get(kind, {})}
+    files = {Path(out) / written: _packaged(packaged) for written, packaged in names.items()}
     try:
-        if target.exists() and target.read_bytes() != data:
-            print(f"{target} exists and differs: move it or pick another --out", file=sys.stderr)
-            return 1
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        for target, data in files.items():
+            if target.exists() and target.read_bytes() != data:
+                print(f"{target} exists and differs: move it or pick another --out", file=sys.stderr)
+                return 1
+        for target, data in files.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
     except OSError as error:
-        print(f"cannot write {target}: {error}", file=sys.stderr)
+        print(f"cannot write into {out}: {error}", file=sys.stderr)
         return 1
-    print(f"Wrote {target}\n")
-    print(_NOTES[kind].format(path=target))
+    target = Path(out) / FILES[kind]
+    print("".join(f"Wrote {written}\n" for written in files))
+    print(_NOTES[kind].format(path=target, folder=target.parent))
     return 0
+
+
+def _packaged(name: str) -> bytes:
+    return resources.files(__name__).joinpath(name).read_bytes()
