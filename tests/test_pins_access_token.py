@@ -1,0 +1,223 @@
+"""Pins of the access-token check that decides ``groups`` (issue 14), through ``get_alb_user``.
+
+Each case: the ALB's data token verifies, so the user is signed in; only whether ``groups`` are trusted
+changes. A failure must withhold the groups and keep the identity: never crash the page.
+The ALB key and every JWKS come from a real loopback server; each test uses its own JWKS path, so no
+verifier or JWKS cache carries over between tests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import jwt
+import pytest
+import streamlit as st
+from pinning import Reply, ScriptedServer
+
+from streamlit_alb_auth import SESSION_STATE_KEY, AlbUser, get_alb_user
+from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
+
+SIGNER = LocalAlbSigner()
+POOL = LocalCognitoPool()
+ADA = {"sub": "sub-ada", "email": "ada@example.com"}
+_paths = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ScriptedServer]:
+    with ScriptedServer({f"/alb/{SIGNER.kid}": Reply.body(SIGNER.public_key_pem)}) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def no_stored_user() -> None:
+    st.session_state.pop(SESSION_STATE_KEY, None)
+
+
+@pytest.fixture
+def jwks_path(server: ScriptedServer) -> str:
+    path = f"/jwks-{next(_paths)}.json"
+    server.routes[path] = Reply.body(json.dumps(POOL.jwks).encode())
+    return path
+
+
+def user_with(server: ScriptedServer, jwks_path: str, access_token: str, **settings: Any) -> AlbUser:
+    st.session_state.pop(SESSION_STATE_KEY, None)
+    options: dict[str, Any] = {
+        "alb_arn": SIGNER.alb_arn,
+        "key_url": server.url("/alb"),
+        "user_pool_id": POOL.user_pool_id,
+        "client_id": POOL.client_id,
+        "jwks_url": server.url(jwks_path),
+        **settings,
+    }
+    user = get_alb_user(required=False, headers=SIGNER.headers(ADA, access_token=access_token), **options)
+    assert user.is_logged_in and user.sub == "sub-ada", user.problem
+    return user
+
+
+def mint(payload_changes: dict[str, Any], *, drop: tuple[str, ...] = (), headers: dict | None = None) -> str:
+    """A pool-signed access token with claims changed or dropped."""
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "sub": "sub-ada",
+        "iss": POOL.issuer,
+        "client_id": POOL.client_id,
+        "token_use": "access",
+        "iat": now,
+        "exp": now + 3600,
+        "cognito:groups": ["admin"],
+        **payload_changes,
+    }
+    for name in drop:
+        payload.pop(name)
+    return jwt.encode(
+        payload, POOL.private_key, algorithm="RS256", headers={"kid": POOL.kid, **(headers or {})}
+    )
+
+
+def test_a_valid_access_token_gives_groups(server, jwks_path):
+    user = user_with(server, jwks_path, mint({}))
+    assert user.groups == ("admin",)
+    assert user.access_token_claims["token_use"] == "access"
+
+
+@pytest.mark.parametrize(
+    ("case", "token"),
+    [
+        (
+            "another issuer",
+            lambda: mint({"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"}),
+        ),
+        ("no issuer", lambda: mint({}, drop=("iss",))),
+        ("no exp", lambda: mint({}, drop=("exp",))),
+        ("no sub", lambda: mint({}, drop=("sub",))),
+        ("expired past the leeway", lambda: mint({"exp": int(time.time()) - 45})),
+        ("another user", lambda: mint({"sub": "sub-bob"})),
+        ("another client", lambda: mint({"client_id": "someone-else"})),
+        ("an id token", lambda: mint({"token_use": "id"})),
+        ("no token_use", lambda: mint({}, drop=("token_use",))),
+        ("another key", lambda: LocalCognitoPool(kid=POOL.kid).access_token("sub-ada", groups=["admin"])),
+        (
+            "alg none",
+            lambda: jwt.encode(
+                {
+                    "sub": "sub-ada",
+                    "iss": POOL.issuer,
+                    "exp": int(time.time()) + 60,
+                    "token_use": "access",
+                    "client_id": POOL.client_id,
+                    "cognito:groups": ["admin"],
+                },
+                None,
+                algorithm="none",
+                headers={"kid": POOL.kid},
+            ),
+        ),
+    ],
+)
+def test_an_untrusted_access_token_gives_no_groups(server, jwks_path, caplog, case, token):
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        user = user_with(server, jwks_path, token())
+    assert user.groups == () and dict(user.access_token_claims) == {}, case
+    assert "AccessTokenError" in caplog.text
+
+
+def test_expiry_within_the_leeway_is_accepted(server, jwks_path):
+    assert user_with(server, jwks_path, mint({"exp": int(time.time()) - 15})).groups == ("admin",)
+
+
+def test_a_token_over_16_kib_is_refused_before_any_jwks_fetch(server, jwks_path):
+    token = mint({"pad": "x" * 16 * 1024})
+    assert user_with(server, jwks_path, token).groups == ()
+    assert server.count(jwks_path) == 0
+
+
+def test_a_token_of_exactly_16_kib_is_checked(server, jwks_path):
+    token = exact_length_token(16 * 1024)
+    assert user_with(server, jwks_path, token).groups == ("admin",)
+
+
+def exact_length_token(length: int) -> str:
+    base = len(mint({"pad": ""}, headers={"x": ""}))
+    for header_extra in range(4):
+        for pad in range(max(0, (length - base) * 3 // 4 - 8), length):
+            token = mint({"pad": "x" * pad}, headers={"x": "y" * header_extra})
+            if len(token) == length:
+                return token
+            if len(token) > length:
+                break
+    raise AssertionError(f"no token of exactly {length} characters")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply.body(b"this is not json"),
+        Reply.body(b"[1, 2]"),
+        Reply.body(b'{"keys": "none"}'),
+        Reply.body(b'{"keys": [{"kty": "RSA", "kid": "x", "n": "!!", "e": "AQAB"}]}'),
+        Reply.body(b"", status=500),
+        Reply.body(b"", status=404),
+    ],
+    ids=["not-json", "a-list", "keys-not-a-list", "broken-key", "http-500", "http-404"],
+)
+def test_a_jwks_that_cannot_be_used_withholds_groups_without_crashing(server, jwks_path, reply, caplog):
+    server.routes[jwks_path] = reply
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        user = user_with(server, jwks_path, mint({}))
+    assert user.groups == ()
+    assert "AccessTokenError" in caplog.text
+
+
+def test_a_redirecting_jwks_is_not_followed(server, jwks_path):
+    target = f"{jwks_path}.real"
+    server.routes[target] = Reply.body(json.dumps(POOL.jwks).encode())
+    server.routes[jwks_path] = Reply.body(b"", status=302, headers={"Location": server.url(target)})
+    assert user_with(server, jwks_path, mint({})).groups == ()
+    assert server.count(target) == 0
+
+
+def test_a_stalled_jwks_times_out_and_a_slow_one_does_not(server, jwks_path):
+    # The JWKS fetch is bounded at 5 s: a 6 s stall withholds groups, a 3 s answer still counts.
+    server.routes[jwks_path] = Reply.body(json.dumps(POOL.jwks).encode(), delay=6.0)
+    assert user_with(server, jwks_path, mint({})).groups == ()
+    slow = f"{jwks_path}.slow"
+    server.routes[slow] = Reply.body(json.dumps(POOL.jwks).encode(), delay=3.0)
+    assert user_with(server, slow, mint({})).groups == ("admin",)
+
+
+def test_without_a_user_pool_the_access_token_is_ignored(server, jwks_path):
+    user = user_with(server, jwks_path, mint({}), user_pool_id=None)
+    assert user.groups == ()
+    assert server.count(jwks_path) == 0
+
+
+def test_the_issuer_follows_the_pools_region(server, jwks_path):
+    pool = LocalCognitoPool(user_pool_id="eu-west-1_Other")
+    server.routes[jwks_path] = Reply.body(json.dumps(pool.jwks).encode())
+    token = pool.access_token("sub-ada", groups=["ops"])
+    assert pool.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other"
+    user = user_with(server, jwks_path, token, user_pool_id=pool.user_pool_id)
+    assert user.groups == ("ops",)
+
+
+@pytest.mark.parametrize("pool_id", ["eu-west-1", "eu-west-1_", "_Pool", "eu-west-1_Po ol", "EU-west-1_Pool"])
+def test_a_malformed_user_pool_id_trusts_nobody(server, jwks_path, pool_id):
+    st.session_state.pop(SESSION_STATE_KEY, None)
+    user = get_alb_user(
+        required=False,
+        headers=SIGNER.headers(ADA, access_token=mint({})),
+        alb_arn=SIGNER.alb_arn,
+        key_url=server.url("/alb"),
+        user_pool_id=pool_id,
+        jwks_url=server.url(jwks_path),
+    )
+    assert not user.is_logged_in
+    assert "user pool" in (user.problem or "")

@@ -1,0 +1,96 @@
+"""Pins of settings resolution (issue 14): precedence, the ARN list forms, type checks, empty means unset."""
+
+from __future__ import annotations
+
+import pytest
+
+from streamlit_alb_auth import errors
+from streamlit_alb_auth.config import resolve_settings
+
+ARN_1 = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/one/0123456789abcdef"
+ARN_2 = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/two/0123456789abcdef"
+ARN_3 = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/three/0123456789abcdef"
+SOURCE_VALUES = {
+    "client_id": ("arg-client", "env-client", "secret-client"),
+    "issuer": ("https://arg.example.com", "https://env.example.com", "https://secret.example.com"),
+    "key_url": ("https://arg.example.com/k", "https://env.example.com/k", "https://secret.example.com/k"),
+    "user_pool_id": ("us-east-1_Arg", "us-east-1_Env", "us-east-1_Secret"),
+    "jwks_url": ("https://arg.example.com/j", "https://env.example.com/j", "https://secret.example.com/j"),
+}
+
+
+def resolve(arguments=None, environ=None, secrets=None):
+    return resolve_settings(arguments or {}, environ=environ or {}, secrets=secrets or {})
+
+
+@pytest.mark.parametrize("name", sorted(SOURCE_VALUES))
+def test_each_setting_comes_from_argument_then_environment_then_secrets(name):
+    argument, env, secret = SOURCE_VALUES[name]
+    variable = f"ALB_AUTH_{name.upper()}"
+    assert getattr(resolve({name: argument}, {variable: env}, {name: secret}), name) == argument
+    assert getattr(resolve({name: None}, {variable: env}, {name: secret}), name) == env
+    assert getattr(resolve({}, {}, {name: secret}), name) == secret
+    assert getattr(resolve({}, {}, {}), name) is None
+    others = set(SOURCE_VALUES) - {name}
+    settings = resolve({name: argument})
+    assert all(getattr(settings, other) is None for other in others)
+
+
+def test_the_alb_arn_comes_from_argument_then_environment_then_secrets():
+    env = {"ALB_AUTH_ALB_ARN": ARN_2}
+    secrets = {"alb_arn": ARN_3}
+    assert resolve({"alb_arn": ARN_1}, env, secrets).alb_arns == (ARN_1,)
+    assert resolve({}, env, secrets).alb_arns == (ARN_2,)
+    assert resolve({}, {}, secrets).alb_arns == (ARN_3,)
+    assert resolve().alb_arns == ()
+
+
+def test_the_environment_arn_is_comma_separated():
+    env = {"ALB_AUTH_ALB_ARN": f" {ARN_1} ,{ARN_2},, {ARN_3}, "}
+    assert resolve({}, env).alb_arns == (ARN_1, ARN_2, ARN_3)
+
+
+def test_an_arn_list_from_arguments_or_secrets_keeps_its_order():
+    assert resolve({"alb_arn": [ARN_2, ARN_1]}).alb_arns == (ARN_2, ARN_1)
+    assert resolve({}, {}, {"alb_arn": [ARN_3, ARN_1]}).alb_arns == (ARN_3, ARN_1)
+    assert resolve({"alb_arn": (ARN_1,)}).alb_arns == (ARN_1,)
+
+
+@pytest.mark.parametrize("value", [5, 1.5, {"arn": ARN_1}.items(), [ARN_1, 5], [None], True])
+def test_an_alb_arn_that_is_not_strings_is_refused(value):
+    with pytest.raises(errors.ConfigurationError, match="alb_arn"):
+        resolve({}, {}, {"alb_arn": value})
+
+
+@pytest.mark.parametrize("name", sorted(SOURCE_VALUES))
+@pytest.mark.parametrize("value", [5, ["x"], {"a": "b"}, True])
+def test_a_setting_from_secrets_that_is_not_a_string_is_refused(name, value):
+    with pytest.raises(errors.ConfigurationError, match=name):
+        resolve({}, {}, {name: value})
+
+
+@pytest.mark.parametrize("name", sorted(SOURCE_VALUES))
+def test_an_empty_string_means_unset(name):
+    secret = SOURCE_VALUES[name][2]
+    variable = f"ALB_AUTH_{name.upper()}"
+    assert getattr(resolve({}, {}, {name: ""}), name) is None
+    assert getattr(resolve({}, {variable: ""}, {name: secret}), name) == secret
+    assert getattr(resolve({}, {variable: ""}, {}), name) is None
+
+
+def test_an_empty_environment_arn_falls_through_to_secrets():
+    assert resolve({}, {"ALB_AUTH_ALB_ARN": ""}, {"alb_arn": ARN_3}).alb_arns == (ARN_3,)
+    assert resolve({}, {"ALB_AUTH_ALB_ARN": " , "}, {}).alb_arns == ()
+
+
+def test_the_process_environment_is_read_by_default(monkeypatch):
+    monkeypatch.setenv("ALB_AUTH_ALB_ARN", ARN_1)
+    monkeypatch.setenv("ALB_AUTH_CLIENT_ID", "from-env")
+    settings = resolve_settings({}, secrets={})
+    assert settings.alb_arns == (ARN_1,) and settings.client_id == "from-env"
+
+
+def test_settings_are_hashable_and_equal_by_value():
+    first = resolve({"alb_arn": [ARN_1], "client_id": "c"})
+    second = resolve({}, {"ALB_AUTH_ALB_ARN": ARN_1, "ALB_AUTH_CLIENT_ID": "c"})
+    assert first == second and hash(first) == hash(second)

@@ -1,0 +1,296 @@
+"""Pins of the ALB key store's behaviour (issue 14): each test fails when one check goes missing.
+
+Through public interfaces only (``AlbKeyStore.get``, ``len``, ``clear``, ``AlbJwtVerifier``), against
+real loopback HTTP servers, with a hand-moved clock where time matters.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from pinning import FakeClock, Reply, ScriptedServer
+
+from streamlit_alb_auth import errors
+from streamlit_alb_auth.keys import AlbKeyStore
+from streamlit_alb_auth.testing import LocalAlbSigner
+from streamlit_alb_auth.verify import AlbJwtVerifier
+
+SIGNERS = [LocalAlbSigner() for _ in range(3)]
+PEMS = {name: signer.public_key_pem for name, signer in zip("abc", SIGNERS, strict=True)}
+CN_ARN = "arn:aws-cn:elasticloadbalancing:cn-north-1:123456789012:loadbalancer/app/a/0123456789abcdef"
+
+
+def public_bytes(key: object) -> bytes:
+    return key.public_bytes(  # type: ignore[attr-defined]
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def padded_pem(size: int) -> bytes:
+    """Key ``a`` followed by newlines to exactly ``size`` bytes: still a valid PEM key."""
+    return PEMS["a"] + b"\n" * (size - len(PEMS["a"]))
+
+
+def quick_store(clock: FakeClock | None = None, **options: object) -> AlbKeyStore:
+    options = {"connect_timeout": 1.0, "read_timeout": 1.0, "total_timeout": 2.0, **options}
+    if clock is not None:
+        options["clock"] = clock
+    return AlbKeyStore(**options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    with ScriptedServer({f"/{name}": Reply.body(pem) for name, pem in PEMS.items()}) as running:
+        yield running
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def non_loopback_address() -> str | None:
+    """This machine's own address on a real interface, if it has one (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+# --- the unknown-kid rate limit: a sliding 60-second window ---------------------------------------------
+
+
+def test_the_rate_limit_window_slides(server, clock):
+    store = quick_store(clock, max_fetches_per_minute=2, failure_ttl=10_000.0)
+    start = clock.now
+
+    def outcome(name: str) -> type[Exception]:
+        with pytest.raises(errors.KeyFetchError) as caught:
+            store.get(server.url(f"/missing-{name}"))
+        return type(caught.value)
+
+    assert outcome("1") is errors.KeyServerResponseError
+    assert outcome("2") is errors.KeyServerResponseError
+    clock.now = start + 30
+    assert outcome("3") is errors.KeyFetchRateLimitedError
+    clock.now = start + 59.5
+    assert outcome("3") is errors.KeyFetchRateLimitedError
+    assert server.count("/missing-3") == 0
+    clock.now = start + 60.5  # the first two have left the window
+    assert outcome("3") is errors.KeyServerResponseError  # a rate-limited kid is not remembered as failed
+    assert outcome("4") is errors.KeyServerResponseError
+    assert outcome("5") is errors.KeyFetchRateLimitedError
+    clock.now = start + 120.4  # 3 and 4 are 59.9 s old: still in the window
+    assert outcome("5") is errors.KeyFetchRateLimitedError
+    clock.now = start + 120.6
+    assert outcome("5") is errors.KeyServerResponseError
+    assert [server.count(f"/missing-{n}") for n in "12345"] == [1, 1, 1, 1, 1]
+
+
+def test_a_cached_key_is_served_while_the_window_is_full(server, clock):
+    store = quick_store(clock, max_fetches_per_minute=1)
+    key = store.get(server.url("/a"))
+    with pytest.raises(errors.KeyFetchRateLimitedError):
+        store.get(server.url("/b"))
+    for _ in range(5):
+        assert store.get(server.url("/a")) is key
+    assert server.count("/a") == 1 and server.count("/b") == 0
+
+
+# --- failures are remembered briefly, typed, bounded ----------------------------------------------------
+
+
+def test_a_failure_is_remembered_for_failure_ttl_with_its_type(server, clock):
+    server.routes["/garbage"] = Reply.body(b"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")
+    store = quick_store(clock, failure_ttl=10.0)
+    start = clock.now
+    for when in (start, start + 9.5):
+        clock.now = when
+        with pytest.raises(errors.InvalidPublicKeyError):
+            store.get(server.url("/garbage"))
+    assert server.count("/garbage") == 1
+    clock.now = start + 10.5
+    with pytest.raises(errors.InvalidPublicKeyError):
+        store.get(server.url("/garbage"))
+    assert server.count("/garbage") == 2
+
+
+def test_remembered_failures_are_bounded_oldest_forgotten_first(server, clock):
+    store = quick_store(clock, max_keys=2, failure_ttl=10_000.0)
+    for name in ("x", "y", "z"):
+        with pytest.raises(errors.KeyServerResponseError):
+            store.get(server.url(f"/{name}"))
+    for name in ("z", "y", "x"):  # asking for x again forgets y: ask for the remembered ones first
+        with pytest.raises(errors.KeyServerResponseError):
+            store.get(server.url(f"/{name}"))
+    assert [server.count(f"/{name}") for name in ("x", "y", "z")] == [2, 1, 1]
+
+
+# --- the bounded key cache: least recently used leaves first --------------------------------------------
+
+
+def test_the_key_cache_evicts_the_least_recently_used(server, clock):
+    store = quick_store(clock, max_keys=2)
+    first_a = store.get(server.url("/a"))
+    store.get(server.url("/b"))
+    assert store.get(server.url("/a")) is first_a  # a is now the most recently used
+    store.get(server.url("/c"))  # evicts b, not a
+    assert len(store) == 2
+    assert store.get(server.url("/a")) is first_a
+    assert server.count("/a") == 1
+    assert public_bytes(store.get(server.url("/b"))) == PEMS["b"]
+    assert server.count("/b") == 2
+
+
+def test_each_url_gets_its_own_key(server):
+    store = quick_store()
+    for name, pem in PEMS.items():
+        assert public_bytes(store.get(server.url(f"/{name}"))) == pem
+
+
+def test_clear_forgets_keys_and_failures(server, clock):
+    store = quick_store(clock, failure_ttl=10_000.0)
+    store.get(server.url("/a"))
+    with pytest.raises(errors.KeyServerResponseError):
+        store.get(server.url("/missing"))
+    store.clear()
+    assert len(store) == 0
+    store.get(server.url("/a"))
+    with pytest.raises(errors.KeyServerResponseError):
+        store.get(server.url("/missing"))
+    assert (server.count("/a"), server.count("/missing")) == (2, 2)
+
+
+def test_clear_empties_the_rate_limit_window(server, clock):
+    store = quick_store(clock, max_fetches_per_minute=1)
+    with pytest.raises(errors.KeyServerResponseError):
+        store.get(server.url("/missing"))
+    with pytest.raises(errors.KeyFetchRateLimitedError):
+        store.get(server.url("/b"))
+    store.clear()
+    assert public_bytes(store.get(server.url("/b"))) == PEMS["b"]
+
+
+@pytest.mark.parametrize("option", ["max_keys", "max_fetches_per_minute", "max_key_bytes"])
+def test_the_store_refuses_limits_below_one(option):
+    for bad in (0, -1):
+        with pytest.raises(errors.ConfigurationError):
+            AlbKeyStore(**{option: bad})
+    assert AlbKeyStore(**{option: 1}) is not None
+
+
+# --- the body cap: declared, streamed, chunked, gzip ----------------------------------------------------
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked", "close"])
+def test_the_size_cap_is_inclusive_for_every_framing(server, framing):
+    body = padded_pem(300)
+    framing_options = {"content-length": {}, "chunked": {"chunked": True}, "close": {"length": False}}
+    server.routes["/padded"] = Reply(chunks=[body[:100], body[100:]], **framing_options[framing])
+    assert public_bytes(quick_store(max_key_bytes=300).get(server.url("/padded"))) == PEMS["a"]
+    with pytest.raises(errors.InvalidPublicKeyError):
+        quick_store(max_key_bytes=299).get(server.url("/padded"))
+
+
+def test_a_key_served_chunked_without_content_length_is_accepted(server):
+    server.routes["/chunked"] = Reply(chunks=[PEMS["b"][:50], PEMS["b"][50:]], chunked=True)
+    assert public_bytes(quick_store().get(server.url("/chunked"))) == PEMS["b"]
+
+
+def test_an_endless_chunked_body_stops_at_the_cap(server):
+    # A valid key, then newlines without end: only the cap stops it (the text would parse as a key).
+    server.routes["/endless"] = Reply(chunks=[PEMS["a"], b"\n" * 1024], repeat=100_000, chunked=True)
+    with pytest.raises(errors.InvalidPublicKeyError):
+        quick_store(max_key_bytes=4096).get(server.url("/endless"))
+
+
+def test_a_declared_length_over_the_cap_is_refused_before_reading(server):
+    # The server promises more than the cap but sends a short valid key: refused for the promise alone.
+    server.routes["/liar"] = Reply(chunks=[PEMS["a"]], headers={"Content-Length": "5000"})
+    with pytest.raises(errors.InvalidPublicKeyError):
+        quick_store(max_key_bytes=4096).get(server.url("/liar"))
+
+
+def test_a_gzip_encoded_key_is_decoded(server):
+    server.routes["/gz"] = Reply(chunks=[PEMS["c"]], gzip=True)
+    assert public_bytes(quick_store().get(server.url("/gz"))) == PEMS["c"]
+
+
+def test_the_cap_counts_decoded_bytes_of_a_gzip_body(server):
+    server.routes["/bomb"] = Reply(chunks=[PEMS["a"], b"\n" * 1_000_000], gzip=True)
+    with pytest.raises(errors.InvalidPublicKeyError):
+        quick_store(max_key_bytes=4096).get(server.url("/bomb"))
+
+
+def test_a_trickling_body_meets_the_total_deadline(server):
+    # Each chunk arrives well within the read timeout; only the total deadline ends the fetch.
+    server.routes["/trickle"] = Reply(chunks=[PEMS["a"][:60], b"\n"], repeat=40, chunked=True, pause=0.1)
+    store = AlbKeyStore(connect_timeout=1.0, read_timeout=1.0, total_timeout=1.0)
+    with pytest.raises(errors.KeyFetchTimeoutError):
+        store.get(server.url("/trickle"))
+
+
+@pytest.mark.parametrize("status", [201, 204, 301, 302, 404, 500])
+def test_only_200_is_a_key(server, status):
+    server.routes["/odd"] = Reply(chunks=[PEMS["a"]], status=status, headers={"Location": server.url("/a")})
+    with pytest.raises(errors.KeyServerResponseError):
+        quick_store().get(server.url("/odd"))
+    assert server.count("/a") == 0  # a redirect is never followed
+
+
+# --- where the store may fetch from ---------------------------------------------------------------------
+
+
+def test_localhost_over_plain_http_is_allowed(server):
+    assert public_bytes(quick_store().get(server.url("/a", host="localhost"))) == PEMS["a"]
+
+
+@pytest.mark.parametrize("url", ["http:///a", "https:///a", "ftp://127.0.0.1/a", "http://keys.example.com/a"])
+def test_the_store_itself_refuses_urls_that_are_not_https_or_loopback(url):
+    with pytest.raises(errors.AlbAuthError):
+        quick_store().get(url)
+
+
+def test_the_store_refuses_plain_http_to_a_reachable_non_loopback_host():
+    address = non_loopback_address()
+    if address is None:
+        pytest.skip("no non-loopback interface on this machine")
+    with ScriptedServer({"/a": Reply.body(PEMS["a"])}, host="0.0.0.0") as open_server:
+        with pytest.raises(errors.AlbAuthError):
+            quick_store().get(open_server.url("/a", host=address))
+        assert open_server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("arn", "base"),
+    [
+        (CN_ARN, "https://public-keys.auth.elb.cn-north-1.amazonaws.com.cn"),
+        (
+            "arn:aws-us-gov:elasticloadbalancing:us-gov-east-1:123456789012:loadbalancer/app/a/0123456789abcdef",
+            "https://s3-us-gov-east-1.amazonaws.com/aws-elb-public-keys-prod-us-gov-east-1",
+        ),
+        (
+            "arn:aws:elasticloadbalancing:eu-central-1:123456789012:loadbalancer/app/a/0123456789abcdef",
+            "https://public-keys.auth.elb.eu-central-1.amazonaws.com",
+        ),
+    ],
+)
+def test_the_default_key_url_follows_the_partition_and_region(arn, base):
+    asked: list[str] = []
+    offline_store = AlbKeyStore()
+
+    def ask(url: str) -> object:
+        asked.append(url)
+        raise errors.KeyServerUnavailableError("offline test")
+
+    offline_store.get = ask  # type: ignore[method-assign]
+    signer = LocalAlbSigner(alb_arn=arn)
+    with pytest.raises(errors.KeyServerUnavailableError):
+        AlbJwtVerifier(alb_arn=arn, key_store=offline_store).verify(signer.sign({"sub": "s"}))
+    assert asked == [f"{base}/{signer.kid}"]
