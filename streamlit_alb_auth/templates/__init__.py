@@ -50,7 +50,26 @@ Fill in your host name, its ACM certificate, the VPC, subnets and image, then:
     ContainerImage=123456789012.dkr.ecr.REGION.amazonaws.com/my-app:latest \\
     CognitoDomainPrefix=my-unique-prefix
 Add HostedZoneId=Z... to create the DNS record; otherwise point DomainName at the
-LoadBalancerDnsName output. Sign-up is invite-only: add users in the pool (UserPoolId output).""",
+LoadBalancerDnsName output. (`template dockerfile` writes an image for ContainerImage.)
+
+Private subnets: the tasks get no public IP, so each private subnet needs a route to a NAT
+gateway. VPC endpoints (ecr.api, ecr.dkr, s3 gateway, logs) cover pulling the image and
+logging, but not token checks: the ALB's public-key host public-keys.auth.elb.REGION.amazonaws.com
+has no VPC endpoint, so without NAT (or an egress proxy) every sign-in fails verification.
+
+Sign-up is invite-only. Add the first user and make them an administrator:
+  aws cognito-idp admin-create-user --user-pool-id POOL_ID --username you@example.com \\
+    --user-attributes Name=email,Value=you@example.com Name=email_verified,Value=true
+  aws cognito-idp admin-add-user-to-group --user-pool-id POOL_ID --username you@example.com \\
+    --group-name admin
+(POOL_ID is the UserPoolId output, admin the AdminGroupName parameter; Cognito e-mails a
+temporary password.) Then check the deployment from outside:
+  streamlit-alb-auth doctor --url https://app.example.com/
+
+Deleting the stack keeps the user pool (DeletionPolicy: Retain), with its users, groups and
+passwords, so a delete or a replacement never locks everyone out; delete it yourself with
+aws cognito-idp delete-user-pool once it is no longer wanted. Its domain prefix and app
+client go with the stack.""",
     "dockerfile": """\
 Put requirements.txt (with streamlit-alb-auth) and app.py beside it (or edit the CMD line), then
 build for the tasks' architecture (Fargate defaults to x86_64) and push to ECR:
