@@ -26,6 +26,8 @@ setup(
             "templates/Dockerfile",
             "templates/dockerignore",
             "devserver/*.html",
+            # A multipage demo's pages/ folder is not a package, so it is listed here.
+            "demo/pages/*.py",
         ],
     },
     include_package_data=True,

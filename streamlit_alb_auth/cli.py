@@ -30,7 +30,10 @@ def _add_dev_command(commands: argparse._SubParsersAction) -> None:
         description="Start Streamlit on a loopback port behind a local ALB stand-in (needs the [dev] extra).",
     )
     parser.add_argument(
-        "app", nargs="?", default="demo_app.py", help="Streamlit script (default: demo_app.py)"
+        "app",
+        nargs="?",
+        default=None,
+        help="Streamlit script (default: ./demo_app.py if there is one, else the packaged demo)",
     )
     parser.add_argument("--port", type=int, default=8080, help="port the stand-in listens on (default: 8080)")
     parser.add_argument(

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -520,10 +519,12 @@ def test_demo_without_the_stand_in_explains_how_to_start_it(monkeypatch):
 
     for name in ("ALB_AUTH_ALB_ARN", "ALB_AUTH_KEY_URL", "ALB_AUTH_USER_POOL_ID", "ALB_AUTH_JWKS_URL"):
         monkeypatch.delenv(name, raising=False)
-    app = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "demo_app.py")).run(timeout=30)
+    from streamlit_alb_auth.demo import DEMO_APP
+
+    app = AppTest.from_file(str(DEMO_APP)).run(timeout=30)
     assert not app.exception
     assert "ALB" in app.warning[0].value
-    assert "streamlit-alb-auth dev demo_app.py" in app.code[0].value
+    assert "streamlit-alb-auth dev" in app.code[0].value
 
 
 def test_dev_without_aiohttp_says_what_to_install(monkeypatch, capsys):
@@ -532,5 +533,5 @@ def test_dev_without_aiohttp_says_what_to_install(monkeypatch, capsys):
     from streamlit_alb_auth.devserver import run_dev
 
     monkeypatch.setitem(sys.modules, "aiohttp", None)
-    assert run_dev(argparse.Namespace(app="demo_app.py", port=8080)) == 2
+    assert run_dev(argparse.Namespace(app=None, port=8080)) == 2
     assert 'pip install "streamlit-alb-auth[dev]"' in capsys.readouterr().err

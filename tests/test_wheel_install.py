@@ -46,6 +46,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _without_pythonpath() -> dict[str, str]:
+    """A worktree's PYTHONPATH would make the venv import the checkout instead of the install."""
+    return {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+
+
 @pytest.fixture(scope="module")
 def component_wheel(tmp_path_factory) -> Path:
     # Built from a copy: setuptools writes build/ and *.egg-info next to setup.py, and the
@@ -136,6 +141,22 @@ def test_wheel_ships_the_manifest_and_bundle(component_wheel):
             assert shipped == (REPO / "streamlit_alb_auth" / name).read_bytes(), name
 
 
+def test_installed_dev_command_without_a_script_finds_the_packaged_demo(component_venv, tmp_path):
+    probe = "from streamlit_alb_auth.devserver import resolve_app; print(resolve_app(None))"
+    result = subprocess.run(
+        [component_venv / "bin" / "python", "-c", probe],
+        cwd=tmp_path,
+        env=_without_pythonpath(),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    demo = Path(result.stdout.strip())
+    assert demo.is_relative_to(component_venv), "found the checkout, not the install"
+    assert demo.read_bytes() == (REPO / "streamlit_alb_auth" / "demo" / "app.py").read_bytes()
+
+
 def test_installed_package_is_discovered_by_streamlit(component_venv, tmp_path):
     probe = (
         "from streamlit.components.v2.manifest_scanner import scan_component_manifests\n"
@@ -146,6 +167,7 @@ def test_installed_package_is_discovered_by_streamlit(component_venv, tmp_path):
     result = subprocess.run(
         [component_venv / "bin" / "python", "-c", probe],
         cwd=tmp_path,
+        env=_without_pythonpath(),
         check=True,
         capture_output=True,
         text=True,

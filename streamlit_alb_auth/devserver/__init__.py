@@ -14,6 +14,19 @@ import sys
 from pathlib import Path
 
 INSTALL_HINT = 'the dev server needs aiohttp: pip install "streamlit-alb-auth[dev]"'
+LOCAL_DEMO = "demo_app.py"
+
+
+def resolve_app(app: str | None, folder: Path | None = None) -> Path:
+    """The script to run: ``app`` if given, else ``./demo_app.py`` if there is one, else the packaged demo."""
+    if app is not None:
+        return Path(app)
+    local = (folder or Path.cwd()) / LOCAL_DEMO
+    if local.is_file():
+        return local
+    from streamlit_alb_auth.demo import DEMO_APP
+
+    return DEMO_APP
 
 
 def run_dev(args: argparse.Namespace) -> int:
@@ -27,7 +40,7 @@ def run_dev(args: argparse.Namespace) -> int:
     from streamlit_alb_auth.devserver.runner import free_port, serve
     from streamlit_alb_auth.devserver.users import DEFAULT_USERS, parse_user
 
-    app = Path(args.app)
+    app = resolve_app(args.app)
     if not app.is_file():
         print(f"no Streamlit script at {app}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ Without Chromium the suite is skipped, unless ``CI`` is set, where a missing bro
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -37,16 +38,21 @@ class DevServer:
 
 @pytest.fixture(scope="module")
 def dev_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    """``python -m streamlit_alb_auth dev demo_app.py``, stopped with SIGTERM (and killed if it hangs)."""
+    """``python -m streamlit_alb_auth dev`` (the packaged demo: run from a folder without a
+    ``demo_app.py``), stopped with SIGTERM (and killed if it hangs)."""
     port, streamlit_port = _free_port(), _free_port()
-    log = tmp_path_factory.mktemp("dev") / "dev-server.log"
+    folder = tmp_path_factory.mktemp("dev")
+    log = folder / "dev-server.log"
     command = [
-        sys.executable, "-m", "streamlit_alb_auth", "dev", "demo_app.py",
+        sys.executable, "-m", "streamlit_alb_auth", "dev",
         "--port", str(port), "--streamlit-port", str(streamlit_port),
     ]  # fmt: skip
+    # Away from the checkout, the package must come from PYTHONPATH or the install, as for a user.
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
     server = DevServer(f"http://localhost:{port}", f"http://127.0.0.1:{streamlit_port}", log)
     try:

@@ -3,8 +3,9 @@
 Run it behind the local ALB stand-in (no AWS needed)::
 
     pip install "streamlit-alb-auth[dev]"
-    streamlit-alb-auth dev demo_app.py
+    streamlit-alb-auth dev
 
+(``dev`` with no script runs ``./demo_app.py`` if the current folder has one, else this file.)
 Behind a real ALB, set ``ALB_AUTH_ALB_ARN`` (and the other ``ALB_AUTH_*`` settings) and
 ``COGNITO_USERINFO_URL=https://YOUR-COGNITO-DOMAIN/oauth2/userInfo``.
 """
@@ -32,7 +33,7 @@ if not user.is_logged_in:
         "This page shows the identity an AWS Application Load Balancer vouches for, so it only "
         "makes sense behind one. To try it without AWS, start it behind the local ALB stand-in:"
     )
-    st.code('pip install "streamlit-alb-auth[dev]"\nstreamlit-alb-auth dev demo_app.py', language="bash")
+    st.code('pip install "streamlit-alb-auth[dev]"\nstreamlit-alb-auth dev', language="bash")
     st.stop()
 
 
