@@ -3,6 +3,10 @@
     user = get_alb_user()        # verified, or the page stops with a clear message
     st.write(user.email, user.groups)
     logout_button()
+    require_groups("admin")      # only members of "admin" get past this line
+
+    # or gate whole pages: the menu and the URLs follow the user's groups
+    navigation([Page("home.py"), Page("admin.py", groups=["admin"])]).run()
 
 The Streamlit-facing names load lazily, so ``streamlit_alb_auth.verify`` (and the errors) can be
 used without importing Streamlit.
@@ -16,6 +20,7 @@ from streamlit_alb_auth.errors import *  # noqa: F403
 from streamlit_alb_auth.errors import __all__ as _error_names
 
 if TYPE_CHECKING:
+    from streamlit_alb_auth.authz import Page, navigation, require_groups
     from streamlit_alb_auth.logout import logout_button
     from streamlit_alb_auth.user import SESSION_STATE_KEY, AlbUser, get_alb_user
     from streamlit_alb_auth.verify import AlbJwtVerifier
@@ -28,14 +33,20 @@ _LAZY = {
     "SESSION_STATE_KEY": "streamlit_alb_auth.user",
     "logout_button": "streamlit_alb_auth.logout",
     "AlbJwtVerifier": "streamlit_alb_auth.verify",
+    "require_groups": "streamlit_alb_auth.authz",
+    "Page": "streamlit_alb_auth.authz",
+    "navigation": "streamlit_alb_auth.authz",
 }
 
 __all__ = [
     "SESSION_STATE_KEY",
     "AlbJwtVerifier",
     "AlbUser",
+    "Page",
     "get_alb_user",
     "logout_button",
+    "navigation",
+    "require_groups",
     *_error_names,
 ]
 

@@ -58,6 +58,32 @@ def key_server(signer: LocalAlbSigner, pool: LocalCognitoPool) -> Iterator[Local
 
 
 @pytest.fixture
+def alb_environment(
+    monkeypatch: pytest.MonkeyPatch,
+    signer: LocalAlbSigner,
+    pool: LocalCognitoPool,
+    key_server: LocalKeyServer,
+) -> LocalKeyServer:
+    """``ALB_AUTH_*`` for an app behind the local signer, key server and pool; every other one unset."""
+    from streamlit_alb_auth import user
+
+    # Each key server listens on a new port, so a new URL: give it the shared store's full fetch budget.
+    user._SHARED_KEY_STORE.clear()
+    for name in [name for name in os.environ if name.startswith("ALB_AUTH_")]:
+        monkeypatch.delenv(name)
+    settings = {
+        "ALB_ARN": signer.alb_arn,
+        "CLIENT_ID": signer.client_id,
+        "KEY_URL": key_server.alb_key_url,
+        "USER_POOL_ID": pool.user_pool_id,
+        "JWKS_URL": key_server.jwks_url,
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(f"ALB_AUTH_{name}", value)
+    return key_server
+
+
+@pytest.fixture
 def key_store() -> AlbKeyStore:
     """Short timeouts so the slow-server cases finish quickly; otherwise the defaults."""
     return AlbKeyStore(connect_timeout=1.0, read_timeout=0.5, total_timeout=1.0)
