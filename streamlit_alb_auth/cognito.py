@@ -13,7 +13,7 @@ from typing import Any
 import jwt
 
 from streamlit_alb_auth.errors import AccessTokenError, ConfigurationError
-from streamlit_alb_auth.keys import require_fetchable_url
+from streamlit_alb_auth.fetch import require_fetchable_url
 
 USER_POOL_ID_PATTERN = re.compile(r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)_[0-9A-Za-z]+")
 MAX_ACCESS_TOKEN_LENGTH = 16 * 1024

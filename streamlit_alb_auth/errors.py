@@ -66,19 +66,43 @@ class IdentityMismatchError(AlbAuthError):
     """``x-amzn-oidc-identity`` is not the verified ``sub``: the unsigned headers were tampered with."""
 
 
-class KeyFetchError(AlbAuthError):
+class FetchError(AlbAuthError):
+    """An outbound fetch (ALB key, JWKS, discovery, userinfo) did not give a usable answer."""
+
+
+class FetchUnavailableError(FetchError):
+    """The server refused or dropped the connection, or TLS failed."""
+
+
+class FetchTimeoutError(FetchError):
+    """The server did not send its whole answer before the fetch's deadline."""
+
+
+class FetchResponseError(FetchError):
+    """The server answered with a status other than 200 (a redirect is never followed) or broken HTTP."""
+
+
+class FetchTooLargeError(FetchError):
+    """The answer is over the fetch's size cap (declared or streamed)."""
+
+
+class FetchRateLimitedError(FetchError):
+    """Too many fetches in the last minute; this one was not sent."""
+
+
+class KeyFetchError(FetchError):
     """The ALB public key for a ``kid`` could not be had."""
 
 
-class KeyServerUnavailableError(KeyFetchError):
+class KeyServerUnavailableError(KeyFetchError, FetchUnavailableError):
     """The key server refused or dropped the connection."""
 
 
-class KeyFetchTimeoutError(KeyFetchError):
+class KeyFetchTimeoutError(KeyFetchError, FetchTimeoutError):
     """The key server did not answer in time."""
 
 
-class KeyServerResponseError(KeyFetchError):
+class KeyServerResponseError(KeyFetchError, FetchResponseError):
     """The key server answered with a status other than 200 (including a redirect, never followed)."""
 
 
@@ -86,7 +110,11 @@ class InvalidPublicKeyError(KeyFetchError):
     """The key server's answer is not a PEM P-256 public key within the size cap."""
 
 
-class KeyFetchRateLimitedError(KeyFetchError):
+class KeyTooLargeError(InvalidPublicKeyError, FetchTooLargeError):
+    """The key server's answer is over the key size cap."""
+
+
+class KeyFetchRateLimitedError(KeyFetchError, FetchRateLimitedError):
     """Too many unknown ``kid`` values were fetched in the last minute; this one is not fetched."""
 
 
@@ -99,6 +127,12 @@ __all__ = [
     "AlbAuthError",
     "ClientMismatchError",
     "ConfigurationError",
+    "FetchError",
+    "FetchRateLimitedError",
+    "FetchResponseError",
+    "FetchTimeoutError",
+    "FetchTooLargeError",
+    "FetchUnavailableError",
     "IdentityMismatchError",
     "InvalidKidError",
     "InvalidPublicKeyError",
@@ -109,6 +143,7 @@ __all__ = [
     "KeyFetchTimeoutError",
     "KeyServerResponseError",
     "KeyServerUnavailableError",
+    "KeyTooLargeError",
     "MalformedTokenError",
     "MissingHeaderError",
     "SignerNotAllowedError",

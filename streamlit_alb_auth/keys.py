@@ -1,34 +1,46 @@
 """The ALB's public keys: where they live, and a bounded, thread-safe, flood-proof cache of them.
 
-Pure Python (requests + cryptography); no Streamlit import.
+Pure Python (the package's fetcher + cryptography); no Streamlit import.
 """
 
 from __future__ import annotations
 
 import collections
-import ipaddress
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-import requests
-import urllib3.exceptions
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from streamlit_alb_auth.errors import (
     ConfigurationError,
+    FetchError,
+    FetchRateLimitedError,
+    FetchResponseError,
+    FetchTimeoutError,
+    FetchTooLargeError,
     InvalidPublicKeyError,
     KeyFetchError,
     KeyFetchRateLimitedError,
     KeyFetchTimeoutError,
     KeyServerResponseError,
     KeyServerUnavailableError,
+    KeyTooLargeError,
 )
+from streamlit_alb_auth.fetch import Fetcher, is_loopback_host, require_fetchable_url
+
+__all__ = ["AlbKeyStore", "is_loopback_host", "regional_key_base_url", "require_fetchable_url"]
 
 GOVCLOUD_REGIONS = frozenset({"us-gov-west-1", "us-gov-east-1"})
+# The fetcher's error -> the key store's error (each also a subclass of the fetcher's).
+_KEY_ERRORS: tuple[tuple[type[FetchError], type[KeyFetchError]], ...] = (
+    (FetchRateLimitedError, KeyFetchRateLimitedError),
+    (FetchTimeoutError, KeyFetchTimeoutError),
+    (FetchResponseError, KeyServerResponseError),
+    (FetchTooLargeError, KeyTooLargeError),
+)
 
 
 def regional_key_base_url(region: str, partition: str = "aws") -> str:
@@ -38,31 +50,6 @@ def regional_key_base_url(region: str, partition: str = "aws") -> str:
     if partition == "aws-cn":
         return f"https://public-keys.auth.elb.{region}.amazonaws.com.cn"
     return f"https://public-keys.auth.elb.{region}.amazonaws.com"
-
-
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def require_fetchable_url(url: str, what: str = "key URL") -> str:
-    """Refuse anything but HTTPS, except plain HTTP on loopback for local development and tests."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError as exc:
-        raise ConfigurationError(f"{what} {url!r} is not a URL") from exc
-    if parts.scheme == "https" and host:
-        return url
-    if parts.scheme == "http" and is_loopback_host(host):
-        return url
-    raise ConfigurationError(f"{what} {url!r} must be https:// (plain http:// is allowed only on loopback)")
 
 
 @dataclass(frozen=True)
@@ -76,27 +63,34 @@ class AlbKeyStore:
     """Fetches and caches ALB public keys, one URL (one ``kid``) at a time.
 
     What is cached, and for how long:
-      * a key that fetched and parsed is kept for ``ttl`` seconds; at most ``max_keys`` keys are kept,
-        the least recently used leaving first;
+      * a key that fetched and parsed is kept until the store holds ``max_keys`` keys and it is the least
+        recently used (then it leaves first). It does not expire: the ALB's key for a ``kid`` never
+        changes, so a key once had is served for as long as it is cached, without a request;
       * a failed fetch is remembered for ``failure_ttl`` seconds: asking again in that time fails at once
-        with the same error type and sends no request.
+        with the same error type and sends no request. At most ``max_keys`` failures are remembered.
 
     Concurrency: at most one fetch per URL is in flight; other threads asking for it wait for that fetch
-    (bounded by the timeouts) and share its result.
+    (bounded by ``total_timeout``) and share its result.
 
-    Flood control: an unknown ``kid`` costs a request, so at most ``max_fetches_per_minute`` fetches start
-    in any sliding 60-second window. Past that, ``KeyFetchRateLimitedError`` is raised without a request
-    (and is not remembered as a failure, so the ``kid`` is fetched once the window allows). Keys already
-    cached are unaffected, so a flood of random ``kid`` values cannot lock out users of the real key.
+    Flood control: only a URL not in the cache costs a fetch, and at most ``max_fetches_per_minute``
+    fetches start in any sliding 60-second window. Past that, ``KeyFetchRateLimitedError`` is raised
+    without a request (and is not remembered as a failure, so the ``kid`` is fetched once the window
+    allows). A cached key is never charged to that budget, and a junk ``kid`` never enters the key cache
+    (its fetch fails), so a flood of random ``kid`` values can neither evict nor lock out the real key.
 
-    Each fetch: GET with ``connect_timeout``/``read_timeout``, the whole body within ``total_timeout``,
-    no redirects (a 3xx is an error), HTTPS only (HTTP on loopback allowed), at most ``max_key_bytes``.
+    Each fetch goes through ``streamlit_alb_auth.fetch.Fetcher``: HTTPS only (HTTP on loopback), one
+    ``total_timeout`` deadline over connect, headers and body (``connect_timeout`` for the connect phase,
+    ``read_timeout`` for any one stall), no redirects (a 3xx is an error), at most ``max_key_bytes``.
+
+    Examples
+    --------
+    >>> store = AlbKeyStore()
+    >>> key = store.get("https://public-keys.auth.elb.eu-west-1.amazonaws.com/KID")  # doctest: +SKIP
     """
 
     def __init__(
         self,
         *,
-        ttl: float = 3600.0,
         max_keys: int = 256,
         failure_ttl: float = 10.0,
         max_fetches_per_minute: int = 10,
@@ -106,27 +100,36 @@ class AlbKeyStore:
         max_key_bytes: int = 4096,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_keys < 1 or max_fetches_per_minute < 1 or max_key_bytes < 1:
-            raise ConfigurationError("max_keys, max_fetches_per_minute and max_key_bytes must be >= 1")
-        self.ttl = ttl
+        if max_keys < 1:
+            raise ConfigurationError("max_keys must be >= 1")
         self.max_keys = max_keys
         self.failure_ttl = failure_ttl
         self.max_fetches_per_minute = max_fetches_per_minute
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
         self.total_timeout = total_timeout
-        self.max_key_bytes = max_key_bytes
+        self._fetcher = Fetcher(
+            timeout=total_timeout,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_bytes=max_key_bytes,
+            max_fetches_per_minute=max_fetches_per_minute,
+            what="key server",
+            clock=clock,
+        )
         self._clock = clock
         self._lock = threading.Lock()
-        self._keys: collections.OrderedDict[str, tuple[ec.EllipticCurvePublicKey, float]] = (
-            collections.OrderedDict()
-        )
+        self._keys: collections.OrderedDict[str, ec.EllipticCurvePublicKey] = collections.OrderedDict()
         self._failures: dict[str, _Failure] = {}
         self._in_flight: dict[str, threading.Event] = {}
-        self._recent_fetches: collections.deque[float] = collections.deque()
-        self._session = requests.Session()
-        self.fetch_count = 0
-        self.rate_limited_count = 0
+
+    @property
+    def fetch_count(self) -> int:
+        """Requests sent to the key server."""
+        return self._fetcher.fetch_count
+
+    @property
+    def rate_limited_count(self) -> int:
+        """Fetches refused by the per-minute budget."""
+        return self._fetcher.rate_limited_count
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -135,53 +138,52 @@ class AlbKeyStore:
         with self._lock:
             self._keys.clear()
             self._failures.clear()
-            self._recent_fetches.clear()
+            self._fetcher.reset_budget()
 
     def get(self, url: str) -> ec.EllipticCurvePublicKey:
         """The P-256 public key at ``url``, from the cache or fetched once; raises ``KeyFetchError``."""
         while True:
             with self._lock:
-                now = self._clock()
                 cached = self._keys.get(url)
-                if cached is not None and cached[1] > now:
+                if cached is not None:
                     self._keys.move_to_end(url)
-                    return cached[0]
+                    return cached
                 failure = self._failures.get(url)
                 if failure is not None:
-                    if failure.until > now:
+                    if failure.until > self._clock():
                         raise failure.error_type(failure.message)
                     del self._failures[url]
                 waiting_for = self._in_flight.get(url)
                 if waiting_for is None:
-                    self._take_fetch_slot(now)
                     done = threading.Event()
                     self._in_flight[url] = done
-                    self.fetch_count += 1
                     break
             # Another thread is fetching this URL: wait for it, then read what it left in the cache.
-            if not waiting_for.wait(self.connect_timeout + self.total_timeout + 1.0):
-                raise KeyFetchTimeoutError(f"timed out waiting for another fetch of {url}")
+            if not waiting_for.wait(self.total_timeout + 1.0):
+                raise KeyFetchTimeoutError("timed out waiting for another fetch of the same key")
 
         key: ec.EllipticCurvePublicKey | None = None
-        failure: KeyFetchError | None = None
+        failure_seen: KeyFetchError | None = None
         try:
             key = self._fetch(url)
             return key
+        except KeyFetchRateLimitedError:
+            raise  # not the key's fault: fetch it once the window allows
         except KeyFetchError as exc:
-            failure = exc
+            failure_seen = exc
             raise
         finally:
             # Publish the outcome before waking the waiters, so they find it instead of refetching.
             with self._lock:
                 if key is not None:
                     self._remember_key(url, key)
-                elif failure is not None:
-                    self._remember_failure(url, failure)
+                elif failure_seen is not None:
+                    self._remember_failure(url, failure_seen)
                 self._in_flight.pop(url, None)
             done.set()
 
     def _remember_key(self, url: str, key: ec.EllipticCurvePublicKey) -> None:
-        self._keys[url] = (key, self._clock() + self.ttl)
+        self._keys[url] = key
         self._keys.move_to_end(url)
         while len(self._keys) > self.max_keys:
             self._keys.popitem(last=False)
@@ -191,59 +193,13 @@ class AlbKeyStore:
         while len(self._failures) > self.max_keys:
             del self._failures[next(iter(self._failures))]
 
-    def _take_fetch_slot(self, now: float) -> None:
-        """Sliding-window limit on fetches; called with the lock held."""
-        window = self._recent_fetches
-        while window and window[0] <= now - 60.0:
-            window.popleft()
-        if len(window) >= self.max_fetches_per_minute:
-            self.rate_limited_count += 1
-            raise KeyFetchRateLimitedError(
-                f"more than {self.max_fetches_per_minute} unknown kids fetched in the last minute;"
-                " not fetching another"
-            )
-        window.append(now)
-
     def _fetch(self, url: str) -> ec.EllipticCurvePublicKey:
-        require_fetchable_url(url)
         try:
-            with self._session.get(
-                url,
-                timeout=(self.connect_timeout, self.read_timeout),
-                allow_redirects=False,
-                stream=True,
-                headers={"Accept": "application/x-pem-file, text/plain, */*"},
-            ) as response:
-                if response.status_code != 200:
-                    raise KeyServerResponseError(f"key server answered HTTP {response.status_code} for {url}")
-                body = self._read_capped(response, url)
-        except requests.Timeout as exc:
-            raise KeyFetchTimeoutError(f"key server did not answer in time for {url}") from exc
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise KeyServerUnavailableError(
-                f"key server unreachable for {url}: {type(exc).__name__}"
-            ) from exc
-        return _parse_p256_pem(body, url)
-
-    def _read_capped(self, response: requests.Response, url: str) -> bytes:
-        declared = response.headers.get("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_key_bytes:
-            raise InvalidPublicKeyError(f"key at {url} is {declared} bytes, over {self.max_key_bytes}")
-        deadline = self._clock() + self.total_timeout
-        body = bytearray()
-        try:
-            while True:
-                # read1 returns whatever has arrived, so a trickling server meets the deadline.
-                chunk = response.raw.read1(1024, decode_content=True)
-                if not chunk:
-                    return bytes(body)
-                body += chunk
-                if len(body) > self.max_key_bytes:
-                    raise InvalidPublicKeyError(f"key at {url} is over {self.max_key_bytes} bytes")
-                if self._clock() > deadline:
-                    raise KeyFetchTimeoutError(f"key server too slow sending {url}")
-        except urllib3.exceptions.ReadTimeoutError as exc:
-            raise KeyFetchTimeoutError(f"key server stalled sending {url}") from exc
+            response = self._fetcher.get(url, headers={"Accept": "application/x-pem-file, text/plain, */*"})
+        except FetchError as exc:
+            key_error = next((key for fetch, key in _KEY_ERRORS if isinstance(exc, fetch)), None)
+            raise (key_error or KeyServerUnavailableError)(str(exc)) from exc
+        return _parse_p256_pem(response.body, response.target.where)
 
 
 def _parse_p256_pem(body: bytes, url: str) -> ec.EllipticCurvePublicKey:

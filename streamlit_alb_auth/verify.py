@@ -37,7 +37,8 @@ from streamlit_alb_auth.errors import (
     TokenTooLargeError,
     UnsupportedAlgorithmError,
 )
-from streamlit_alb_auth.keys import AlbKeyStore, regional_key_base_url, require_fetchable_url
+from streamlit_alb_auth.fetch import require_fetchable_url
+from streamlit_alb_auth.keys import AlbKeyStore, regional_key_base_url
 
 ALB_ARN_PATTERN = re.compile(
     r"arn:(?P<partition>aws|aws-us-gov|aws-cn):elasticloadbalancing:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
