@@ -25,6 +25,7 @@ setup(
             "templates/*.yaml",
             "templates/Dockerfile",
             "templates/dockerignore",
+            "templates/*.html",
             "devserver/*.html",
             # A multipage demo's pages/ folder is not a package, so it is listed here.
             "demo/pages/*.py",

@@ -17,6 +17,10 @@ from streamlit_alb_auth.templates import FILES, write_template
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "streamlit_alb_auth" / "templates"
 LAMBDA_SOURCE = (TEMPLATES / "logout_lambda.py").read_bytes()
+SIGNED_OUT_PAGE = (TEMPLATES / "signed_out.html").read_text(encoding="utf-8")
+# CloudFormation no longer limits inline ZipFile code to 4096 characters (aws-cdk #20624); this
+# bound only keeps the Lambda small enough to read in one sitting.
+MAX_LAMBDA_CHARS = 12_000
 YAMLS = ["logout.yaml", "stack.yaml"]
 
 
@@ -68,26 +72,46 @@ def test_inlined_lambda_is_logout_lambda_py_byte_for_byte(name) -> None:
     assert function["Code"]["ZipFile"].encode("utf-8") == LAMBDA_SOURCE, (
         f"{name} is out of date: re-inline logout_lambda.py into its ZipFile block"
     )
-    assert len(function["Code"]["ZipFile"]) <= 4096
+    assert len(function["Code"]["ZipFile"]) <= MAX_LAMBDA_CHARS
     assert function["Handler"] == "index.lambda_handler"
     assert function["Runtime"] == "python3.12"
 
 
 @pytest.mark.parametrize("name", YAMLS)
 def test_lambda_environment_names_are_the_ones_the_code_reads(name) -> None:
-    read = set(re.findall(r'_env\("([A-Z_]+)"', LAMBDA_SOURCE.decode()))
+    read = set(re.findall(r'_(?:env|url)\(env, "([A-Z_]+)"', LAMBDA_SOURCE.decode()))
+    assert {"APP_LOGOUT_URL", "IDP_LOGOUT_URL", "COGNITO_IDP_ENDPOINT"} <= read, "the pattern went stale"
     variables = load(name)["Resources"]["LogoutFunction"]["Properties"]["Environment"]["Variables"]
     assert {"COGNITO_CLIENT_ID", "APP_LOGOUT_URL", "SESSION_COOKIE_NAME"} <= set(variables)
     assert set(variables) <= read - {"AWS_REGION"}, set(variables) - read
 
 
+def revoking_actions(template: dict) -> list[dict]:
+    """The logout rule's actions when it can revoke (logout.yaml: only with UserPoolArn set)."""
+    actions = path_rule(template, {"Ref": "LogoutPath"})["Actions"]
+    if "Fn::If" in actions:
+        condition, revoking, plain = actions["Fn::If"]
+        assert condition == "Revokes"
+        assert template["Conditions"]["Revokes"] == {
+            "Fn::Not": [{"Fn::Equals": [{"Ref": "UserPoolArn"}, ""]}]
+        }
+        assert plain == [{"Type": "forward", "TargetGroupArn": {"Ref": "LogoutTargetGroup"}}]
+        return revoking
+    return actions
+
+
 @pytest.mark.parametrize("name", YAMLS)
-def test_logout_rule_forwards_to_a_multi_value_lambda_target_without_authenticating(name) -> None:
+def test_logout_rule_authenticates_with_allow_then_forwards_to_a_multi_value_lambda_target(name) -> None:
     template = load(name)
-    rule = path_rule(template, {"Ref": "LogoutPath"})
-    assert not authenticates(rule["Actions"])
-    assert rule["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": "LogoutTargetGroup"}}]
+    authenticate, forward = sorted(revoking_actions(template), key=lambda action: action["Order"])
+    assert authenticate["Type"] == "authenticate-cognito"
+    config = authenticate["AuthenticateCognitoConfig"]
+    assert config["OnUnauthenticatedRequest"] == "allow", "a request without a session must still log out"
+    assert config["SessionCookieName"] == {"Ref": "SessionCookieName"}
+    assert config["SessionTimeout"] == {"Ref": "SessionTimeout"}
+    assert forward == {"Type": "forward", "Order": 2, "TargetGroupArn": {"Ref": "LogoutTargetGroup"}}
     assert template["Parameters"]["LogoutPath"]["Default"] == "/cognito/logout"
+    assert template["Parameters"]["SessionTimeout"]["Default"] == 28800
 
     group = template["Resources"]["LogoutTargetGroup"]
     assert group["Properties"]["TargetType"] == "lambda"
@@ -244,3 +268,52 @@ def test_unknown_kind_is_rejected(tmp_path) -> None:
     with pytest.raises(ValueError, match="unknown template"):
         write_template("terraform", tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def signed_out_rule(template: dict, path: object) -> dict:
+    rule = path_rule(template, path)
+    (action,) = rule["Actions"]
+    assert action["Type"] == "fixed-response"
+    return rule | {"FixedResponseConfig": action["FixedResponseConfig"]}
+
+
+@pytest.mark.parametrize(
+    ("name", "path"), [("logout.yaml", {"Ref": "SignedOutPath"}), ("stack.yaml", "/signed-out")]
+)
+def test_signed_out_page_is_a_fixed_response_before_sign_in(name, path) -> None:
+    template = load(name)
+    rule = signed_out_rule(template, path)
+    response = rule["FixedResponseConfig"]
+    assert response == {"StatusCode": "200", "ContentType": "text/html", "MessageBody": SIGNED_OUT_PAGE}
+    assert len(SIGNED_OUT_PAGE) <= 1024, "the ALB's fixed-response body limit"
+    assert "You have signed out" in SIGNED_OUT_PAGE
+    assert '<a href="/">Sign in again</a>' in SIGNED_OUT_PAGE
+    # A rule of its own matches before the listener's default action, which is where sign-in happens.
+    assert not authenticates(rule["Actions"])
+    if name == "logout.yaml":
+        assert template["Parameters"]["SignedOutPath"]["Default"] == "/signed-out"
+        assert rule["Priority"] == {"Ref": "SignedOutPriority"}
+
+
+def test_stack_signs_out_to_the_signed_out_page_with_a_bounded_session() -> None:
+    template = load("stack.yaml")
+    resources = template["Resources"]
+    client = resources["UserPoolClient"]["Properties"]
+    assert client["LogoutURLs"] == [{"Fn::Sub": "https://${DomainName}/signed-out"}]
+    assert client["AccessTokenValidity"] == {"Ref": "AccessTokenMinutes"}
+    assert client["TokenValidityUnits"]["AccessToken"] == "minutes"
+    assert template["Parameters"]["AccessTokenMinutes"]["Default"] == 15
+    cognito = resources["HttpsListener"]["Properties"]["DefaultActions"][0]["AuthenticateCognitoConfig"]
+    assert cognito["SessionTimeout"] == {"Ref": "SessionTimeout"}
+    assert template["Parameters"]["SessionTimeout"]["Default"] < 604800
+
+
+def test_logout_stack_needs_an_idp_and_passes_the_oidc_settings() -> None:
+    template = load("logout.yaml")
+    variables = template["Resources"]["LogoutFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["IDP_LOGOUT_URL"] == {"Ref": "IdpLogoutUrl"}
+    assert variables["IDP_REDIRECT_PARAM"] == {"Ref": "IdpRedirectParam"}
+    assert variables["IDP_CLIENT_ID"] == {"Ref": "IdpClientId"}
+    assert template["Parameters"]["IdpRedirectParam"]["Default"] == "post_logout_redirect_uri"
+    asserted = template["Rules"]["IdpGiven"]["Assertions"][0]["Assert"]["Fn::Or"]
+    assert {"Fn::Not": [{"Fn::Equals": [{"Ref": "IdpLogoutUrl"}, ""]}]} in asserted

@@ -26,20 +26,30 @@ _NOTES = {
 Deploy it as a Python 3.12 Lambda (handler logout_lambda.lambda_handler) with these variables:
   COGNITO_USER_POOL_DOMAIN_PREFIX  (the region comes from AWS_REGION) or COGNITO_DOMAIN (custom)
   COGNITO_CLIENT_ID                the app client the listener authenticates with
-  APP_LOGOUT_URL                   https URL listed in the app client's sign-out URLs
+  APP_LOGOUT_URL                   the signed-out page, https://YOUR-HOST/signed-out, listed in
+                                   the app client's sign-out URLs (served by an ALB fixed-response
+                                   rule that does not authenticate)
   SESSION_COOKIE_NAME              only if the listener changed it (AWSELBAuthSessionCookie)
-Register it in a Lambda target group with lambda.multi_value_headers.enabled = true (otherwise
-only the first cookie shard can be expired), and route the logout path (/cognito/logout) to it
-with a listener rule that does NOT authenticate. `template logout-stack` does all of this.""",
+Another OIDC provider instead of Cognito: IDP_LOGOUT_URL (its end-session endpoint),
+IDP_REDIRECT_PARAM (default post_logout_redirect_uri; returnTo for Auth0) and IDP_CLIENT_ID
+(sent as client_id when set).
+Register it in a Lambda target group with lambda.multi_value_headers.enabled = true (one answer
+expires every cookie shard; single-value mode takes a redirect per shard), and route the logout
+path (/cognito/logout) to it with a rule that authenticates with OnUnauthenticatedRequest allow
+before forwarding, so the Lambda gets the access token and revokes it (GlobalSignOut).
+`template logout-stack` does all of this.""",
     "logout-stack": """\
-Add the logout path to an existing HTTPS listener that authenticates with Cognito:
+Add the logout path and the signed-out page to an existing HTTPS listener:
   aws cloudformation deploy --template-file {path} --stack-name my-app-logout \\
     --capabilities CAPABILITY_IAM --parameter-overrides \\
-    ListenerArn=arn:aws:elasticloadbalancing:... Priority=10 \\
-    CognitoDomainPrefix=my-prefix CognitoClientId=... AppLogoutUrl=https://app.example.com/
-(CognitoCustomDomain=auth.example.com instead of the prefix for a custom domain.) Add
-AppLogoutUrl to the app client's allowed sign-out URLs, and pick a Priority the listener does
-not use yet, lower than any rule that authenticates the logout path.""",
+    ListenerArn=arn:aws:elasticloadbalancing:... Priority=10 SignedOutPriority=11 \\
+    CognitoDomainPrefix=my-prefix CognitoClientId=... \\
+    UserPoolArn=arn:aws:cognito-idp:... SessionTimeout=28800 \\
+    AppLogoutUrl=https://app.example.com/signed-out
+(CognitoCustomDomain=auth.example.com instead of the prefix for a custom domain; IdpLogoutUrl=...
+instead of the Cognito parameters for another OIDC provider.) Add AppLogoutUrl to the app
+client's allowed sign-out URLs, use the listener's own SessionTimeout, and pick priorities the
+listener does not use yet, lower than any rule that authenticates these paths.""",
     "stack": """\
 A complete deployment: Cognito user pool, ALB with Cognito sign-in, ECS Fargate service, logout.
 Fill in your host name, its ACM certificate, the VPC, subnets and image, then:

@@ -1,17 +1,44 @@
-"""ALB logout target: expire the ALB session cookies, then sign out of Cognito.
+"""ALB logout target: expire the ALB session cookies, revoke the tokens, sign out of the IdP.
 
-Standard library only, inlined into the CloudFormation templates (keep under 4096 characters).
-The redirect is built from configuration alone, so no request can steer it. Single-value
-headers carry one Set-Cookie: then only shard 0 expires (the ALB cannot rebuild a session
-without it) and a warning is logged. The templates turn multi-value headers on.
+Standard library only; inlined byte for byte into the CloudFormation templates. This file is the
+one logout logic: the Lambda, the app's own logout route and the local stand-in all run it.
+
+- ``plan(env, query, multi)`` is the pure part: settings from an environment mapping and the
+  request's query give a ``Plan``: the ``Set-Cookie`` values that expire the session shards, the
+  ``Location`` to redirect to, and the ``GlobalSignOut`` endpoint (``""``: do not revoke). It
+  raises ``ValueError`` when the settings are wrong. ``global_sign_out(url, token)`` revokes.
+- With multi-value headers (``multi=True``) one answer expires every shard. With single-value
+  headers (one ``Set-Cookie`` per answer) the answer expires shard N and redirects to
+  ``?shard=N+1``; the last shard's answer goes to the IdP. ``shard`` is read strictly (ASCII
+  digits) and clamped to the shard range, anything else is hop 0, so no request can change the
+  destination or loop.
+- The destination comes from configuration alone: Cognito's ``/logout`` (``COGNITO_DOMAIN`` or
+  ``COGNITO_USER_POOL_DOMAIN_PREFIX`` + ``AWS_REGION``, ``COGNITO_CLIENT_ID``) or any OIDC
+  end-session endpoint (``IDP_LOGOUT_URL``; the return URL in ``IDP_REDIRECT_PARAM``, default
+  ``post_logout_redirect_uri``; ``client_id`` sent only when ``IDP_CLIENT_ID`` is set), with
+  ``APP_LOGOUT_URL`` as the return URL.
+
+    >>> env = {"IDP_LOGOUT_URL": "https://id.example/logout", "APP_LOGOUT_URL": "https://app.example/"}
+    >>> plan(env, {"shard": "3"}, multi=False).location
+    'https://id.example/logout?post_logout_redirect_uri=https%3A%2F%2Fapp.example%2F'
+    >>> plan(env, {"shard": "1"}, multi=False).cookies[0].split(";")[0]
+    'AWSELBAuthSessionCookie-1='
 """
 
+import http.client
+import json
 import logging
 import os
 import re
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 log = logging.getLogger(__name__)
+SHARDS = 4
 LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 HOST = re.compile(rf"(?=.{{4,253}}$){LABEL}(\.{LABEL})+")
 ORIGIN = rf"(https://{LABEL}(\.{LABEL})*|http://(localhost|127\.0\.0\.1))(:\d+)?"
@@ -19,58 +46,145 @@ URL = re.compile(rf"{ORIGIN}([/?][!-~]*)?", re.IGNORECASE)
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 CLIENT = re.compile(r"[A-Za-z0-9]{1,128}")
 TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")
+PARAM = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+JWT = re.compile(r"[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+")
 
 
-def _env(name: str, default: str = "") -> str:
-    return os.environ.get(name, "").strip() or default
+class Plan(NamedTuple):
+    location: str
+    cookies: list
+    revoke_url: str
 
 
-def _domain() -> str:
-    custom = _env("COGNITO_DOMAIN").lower()
-    if custom:
-        if not HOST.fullmatch(custom):
-            raise ValueError("COGNITO_DOMAIN must be a bare host name like auth.example.com")
-        return custom
-    prefix, region = _env("COGNITO_USER_POOL_DOMAIN_PREFIX"), _env("AWS_REGION")
-    if not re.fullmatch(LABEL, prefix):
-        raise ValueError("set COGNITO_DOMAIN, or COGNITO_USER_POOL_DOMAIN_PREFIX (a-z 0-9 -)")
-    if not REGION.fullmatch(region):
-        raise ValueError(f"AWS_REGION {region!r} is not a region name")
-    return f"{prefix}.auth.{region}.amazoncognito.com"
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object) -> None:
+        return None
 
 
-def _settings() -> tuple[str, str]:
-    client_id, url = _env("COGNITO_CLIENT_ID"), _env("APP_LOGOUT_URL")
-    cookie = _env("SESSION_COOKIE_NAME", "AWSELBAuthSessionCookie")
+def _env(env: Mapping, name: str, default: str = "") -> str:
+    return str(env.get(name, "")).strip() or default
+
+
+def _url(env: Mapping, name: str) -> str:
+    url = _env(env, name)
+    if not URL.fullmatch(url) or "#" in url:
+        raise ValueError(f"{name} must be an https URL (http only on localhost)")
+    return url
+
+
+def _cognito_logout(env: Mapping, back: str) -> str:
+    client_id, domain = _env(env, "COGNITO_CLIENT_ID"), _env(env, "COGNITO_DOMAIN").lower()
     if not CLIENT.fullmatch(client_id):
         raise ValueError("COGNITO_CLIENT_ID must be the app client id (letters, digits)")
-    if not URL.fullmatch(url):
-        raise ValueError("APP_LOGOUT_URL must be an https URL (http only on localhost)")
-    if not TOKEN.fullmatch(cookie):
-        raise ValueError("SESSION_COOKIE_NAME must be a cookie name (no space, =, ;)")
-    query = urlencode({"client_id": client_id, "logout_uri": url})
-    return f"https://{_domain()}/logout?{query}", cookie
+    if domain and not HOST.fullmatch(domain):
+        raise ValueError("COGNITO_DOMAIN must be a bare host name like auth.example.com")
+    if not domain:
+        prefix, region = _env(env, "COGNITO_USER_POOL_DOMAIN_PREFIX"), _env(env, "AWS_REGION")
+        if not re.fullmatch(LABEL, prefix):
+            raise ValueError("set COGNITO_DOMAIN, or COGNITO_USER_POOL_DOMAIN_PREFIX (a-z 0-9 -)")
+        if not REGION.fullmatch(region):
+            raise ValueError(f"AWS_REGION {region!r} is not a region name")
+        domain = f"{prefix}.auth.{region}.amazoncognito.com"
+    return f"https://{domain}/logout?" + urlencode({"client_id": client_id, "logout_uri": back})
+
+
+def _oidc_logout(env: Mapping, back: str) -> str:
+    url, param = _url(env, "IDP_LOGOUT_URL"), _env(env, "IDP_REDIRECT_PARAM", "post_logout_redirect_uri")
+    client_id = _env(env, "IDP_CLIENT_ID")
+    if not PARAM.fullmatch(param):
+        raise ValueError("IDP_REDIRECT_PARAM must be a query parameter name")
+    if client_id and not PARAM.fullmatch(client_id):
+        raise ValueError("IDP_CLIENT_ID must be a client id (letters, digits, _ . -)")
+    query = {param: back, **({"client_id": client_id} if client_id else {})}
+    return url + ("&" if "?" in url else "?") + urlencode(query)
+
+
+def _revoke_url(env: Mapping) -> str:
+    if _env(env, "IDP_LOGOUT_URL"):
+        return ""
+    if _env(env, "COGNITO_IDP_ENDPOINT"):
+        return _url(env, "COGNITO_IDP_ENDPOINT")
+    region = _env(env, "AWS_REGION")
+    return f"https://cognito-idp.{region}.amazonaws.com/" if REGION.fullmatch(region) else ""
+
+
+def _hop(query: Mapping) -> int:
+    value = query.get("shard")
+    value = value[0] if isinstance(value, list) and len(value) == 1 else value
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,3}", value):
+        return 0
+    return min(int(value), SHARDS - 1)
 
 
 def _expired(name: str) -> str:
     return f"{name}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure; HttpOnly"
 
 
+def plan(env: Mapping, query: Mapping, multi: bool) -> Plan:
+    """What to answer a logout request with; ``query`` maps a name to a value or a list of them."""
+    back, cookie = _url(env, "APP_LOGOUT_URL"), _env(env, "SESSION_COOKIE_NAME", "AWSELBAuthSessionCookie")
+    if not TOKEN.fullmatch(cookie):
+        raise ValueError("SESSION_COOKIE_NAME must be a cookie name (no space, =, ;)")
+    idp = _oidc_logout(env, back) if _env(env, "IDP_LOGOUT_URL") else _cognito_logout(env, back)
+    revoke_url = _revoke_url(env)
+    if multi:
+        return Plan(idp, [_expired(f"{cookie}-{shard}") for shard in range(SHARDS)], revoke_url)
+    shard = _hop(query)
+    location = idp if shard == SHARDS - 1 else f"?shard={shard + 1}"
+    return Plan(location, [_expired(f"{cookie}-{shard}")], revoke_url)
+
+
+def global_sign_out(url: str, token: str, timeout: float = 2.0) -> bool:
+    """Cognito ``GlobalSignOut`` with the user's access token, all of it within ``timeout`` seconds.
+
+    Never raises; a failure is logged without the token, and the caller logs out regardless.
+    """
+    body = json.dumps({"AccessToken": token}).encode()
+    target = "AWSCognitoIdentityProviderService.GlobalSignOut"
+    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target}
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310
+    outcome = ["no answer within the timeout"]
+
+    def post() -> None:
+        try:
+            with urllib.request.build_opener(_NoRedirect).open(request, timeout=timeout) as answer:
+                answer.read(4096)
+            outcome[0] = ""
+        except urllib.error.HTTPError as error:
+            kind = str(error.headers.get("x-amzn-ErrorType", "")).split(":")[0]
+            outcome[0] = f"HTTP {error.code} {kind if TOKEN.fullmatch(kind) else ''}".strip()
+        except (OSError, ValueError, http.client.HTTPException) as error:
+            outcome[0] = type(error).__name__
+
+    worker = threading.Thread(target=post, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if outcome[0]:
+        log.warning("GlobalSignOut failed (logging out anyway): %s", outcome[0])
+    return not outcome[0]
+
+
+def _header(event: dict, name: str) -> str:
+    values = (event.get("multiValueHeaders") or {}).get(name) or [(event.get("headers") or {}).get(name)]
+    return str(values[-1] or "")
+
+
 def lambda_handler(event: dict, context: object) -> dict:
-    """Answer any request on the logout path; of ``event`` only the header mode is read."""
+    """Answer any request on the logout path: the header mode, query and access token are read."""
     multi = "multiValueHeaders" in event
+    query = event.get("multiValueQueryStringParameters" if multi else "queryStringParameters") or {}
     try:
-        location, cookie = _settings()
+        answer = plan(os.environ, query, multi)
     except ValueError as error:
         log.error("logout is misconfigured: %s", error)
         headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
         body = "<!doctype html><title>Logout failed</title><h1>Logout is not configured</h1>"
         return _answer(500, "500 Internal Server Error", headers, [], multi, body)
-    headers = {"Location": location, "Cache-Control": "no-store"}
-    cookies = [_expired(f"{cookie}-{shard}") for shard in range(4)]
-    if not multi:
-        log.warning("single-value headers: only %s-0 expired; enable multi-value headers", cookie)
-    return _answer(302, "302 Found", headers, cookies, multi, "")
+    token = _header(event, "x-amzn-oidc-accesstoken")
+    if answer.revoke_url and len(token) < 16384 and JWT.fullmatch(token):
+        global_sign_out(answer.revoke_url, token)
+    headers = {"Location": answer.location, "Cache-Control": "no-store"}
+    return _answer(302, "302 Found", headers, answer.cookies, multi, "")
 
 
 def _answer(status: int, text: str, headers: dict, cookies: list, multi: bool, body: str) -> dict:
