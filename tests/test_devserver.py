@@ -497,6 +497,44 @@ def test_signed_in_hosted_ui_redirects_straight_back():
     run(scenario)
 
 
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+def test_sign_in_and_logout_stay_on_the_origin_the_browser_opened(host):
+    """Cookies are per host: a sign-in page or sign-out URL on the other name would lose the session."""
+
+    async def scenario(stand_in: Running) -> None:
+        origin = f"http://{host}:{stand_in.config.port}"
+        opened = Running(stand_in.config, origin, stand_in.upstream, stand_in.client)
+        async with stand_in.client.get(origin + "/", allow_redirects=False) as first:
+            assert first.headers["Location"].startswith(origin + "/oauth2/authorize?")
+            redirect_uri = parse_qs(urlsplit(first.headers["Location"]).query)["redirect_uri"]
+        assert redirect_uri == [origin + "/oauth2/idpresponse"]
+        cookies, back = await _sign_in(opened, "user@example.com")
+        assert back == "/page?x=1"
+        async with stand_in.client.get(
+            origin + "/cognito/logout", headers={"Cookie": _cookie_header(cookies)}, allow_redirects=False
+        ) as answer:
+            location = answer.headers["Location"]
+        assert location.startswith(origin + "/logout?")
+        sign_out_path = urlsplit(stand_in.config.sign_out_url).path
+        assert parse_qs(urlsplit(location).query)["logout_uri"] == [origin + sign_out_path]
+        sign_in = {"Cookie": f"cognito={cookies['cognito']}"}
+        async with stand_in.client.get(location, headers=sign_in, allow_redirects=False) as cognito:
+            assert cognito.status == 302
+            assert cognito.headers["Location"] == origin + sign_out_path
+
+    run(scenario)
+
+
+def test_a_foreign_host_header_gets_the_default_origin():
+    async def scenario(stand_in: Running) -> None:
+        async with stand_in.client.get(
+            stand_in.config.loopback_url + "/", headers={"Host": "evil.example"}, allow_redirects=False
+        ) as first:
+            assert first.headers["Location"].startswith(stand_in.config.public_url + "/oauth2/authorize?")
+
+    run(scenario)
+
+
 def test_public_keys_are_served_without_a_session():
     async def scenario(stand_in: Running) -> None:
         env = stand_in.config.app_environment()

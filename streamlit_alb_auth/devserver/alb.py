@@ -120,15 +120,16 @@ class AlbAuthenticate:
         if request.method not in ("GET", "HEAD") or is_websocket(request):
             return error_page(401, "not signed in")
         return_path = safe_return_path(request.raw_path) or "/"
+        opened = self.config.as_opened(request.host)
         query = {
             "response_type": "code",
             "client_id": self.config.client_id,
-            "redirect_uri": f"http://{request.host}{CALLBACK_PATH}",
+            "redirect_uri": opened.callback_url,
             "scope": "openid email profile",
             "state": self.states.make(return_path),
         }
-        # The hosted UI lives on one host (the stand-in's public URL), as Cognito's domain does.
-        return redirect(f"{self.config.public_url}/oauth2/authorize?{urlencode(query)}")
+        # The hosted UI shares the app's origin here, so its cookie and the session's stay together.
+        return redirect(f"{opened.public_url}/oauth2/authorize?{urlencode(query)}")
 
     async def callback(self, request: web.Request) -> web.StreamResponse:
         """``/oauth2/idpresponse``: trade the code for a user, set the session shards, go back."""

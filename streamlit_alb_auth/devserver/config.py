@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from streamlit_alb_auth.devserver.users import DEFAULT_USERS, DevUser
 
@@ -19,6 +19,8 @@ KEYS_PATH = "/_alb_dev/keys"
 JWKS_PATH = "/_alb_dev/jwks.json"
 USERINFO_PATH = "/oauth2/userInfo"
 CALLBACK_PATH = "/oauth2/idpresponse"
+# The names a browser may use for the stand-in (it listens on 127.0.0.1 only).
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,17 @@ class DevConfig:
     def public_url(self) -> str:
         """The URL to open; sign-in callbacks and the sign-out URL are registered on it."""
         return f"http://{self.public_host}:{self.port}"
+
+    def as_opened(self, host: str) -> DevConfig:
+        """This run as seen from the ``Host`` the browser opened, if it is one of our loopback names.
+
+        Cookies belong to one host name: sign-in, callback and sign-out must all stay on the one
+        the user typed (``localhost`` or ``127.0.0.1``). Any other ``Host`` gets ``public_url``.
+        """
+        name, _, port = host.rpartition(":")
+        if name in LOOPBACK_HOSTS and port == str(self.port):
+            return replace(self, public_host=name)
+        return self
 
     @property
     def loopback_url(self) -> str:

@@ -118,7 +118,8 @@ class LogoutTarget:
 
     async def handle(self, request: web.Request) -> web.Response:
         event = alb_event(request, await request.read())
+        config = self.config.as_opened(request.host)
         # The handler reads os.environ when called; it is synchronous, so nothing else runs meanwhile.
-        with _environment(self.config.lambda_environment()):
+        with _environment(config.lambda_environment()):
             answer = self.handler(event, None)
-        return http_response(answer, self.config)
+        return http_response(answer, config)

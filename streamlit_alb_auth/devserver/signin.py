@@ -129,7 +129,7 @@ class HostedUi:
         if request.query.get("client_id") != self.config.client_id:
             return error_page(400, "unknown client_id")
         logout_uri = request.query.get("logout_uri", "")
-        if logout_uri != self.config.sign_out_url:
+        if logout_uri != self.config.as_opened(request.host).sign_out_url:
             return error_page(400, "logout_uri is not the registered sign-out URL")
         self._sign_ins.pop(request.cookies.get(SIGN_IN_COOKIE, ""), None)
         answer = redirect(logout_uri)
