@@ -154,7 +154,8 @@ def test_installed_dev_command_without_a_script_finds_the_packaged_demo(componen
     )
     demo = Path(result.stdout.strip())
     assert demo.is_relative_to(component_venv), "found the checkout, not the install"
-    assert demo.read_bytes() == (REPO / "streamlit_alb_auth" / "demo" / "app.py").read_bytes()
+    for name in ("app.py", "home.py", "admin.py"):  # the entrypoint and the pages it navigates to
+        assert demo.with_name(name).read_bytes() == (REPO / "streamlit_alb_auth" / "demo" / name).read_bytes()
 
 
 def test_installed_package_is_discovered_by_streamlit(component_venv, tmp_path):

@@ -33,26 +33,54 @@ def session_cookies(context: BrowserContext) -> list[str]:
     return [cookie["name"] for cookie in context.cookies() if SESSION_COOKIE.fullmatch(cookie["name"])]
 
 
+def menu(page: Page) -> list[str]:
+    """The page names in the sidebar's navigation menu, once it has rendered."""
+    links = page.get_by_test_id("stSidebarNav").get_by_test_id("stSidebarNavLink")
+    expect(links.first).to_be_visible()
+    # Each link's text is the icon's ligature name, then the title.
+    return [text.split()[-1] for text in links.all_inner_texts()]
+
+
 def test_user_signs_in_and_sees_their_verified_email(dev_server, context):
     page = context.new_page()
     sign_in(page, dev_server.base_url, "user@example.com")
     expect(page.get_by_role("heading", name="Hello, user")).to_be_visible()
     expect(page.get_by_test_id("stSidebar").get_by_text("user@example.com")).to_be_visible()
     expect(page.get_by_text("Admin area")).to_have_count(0)
+    # One page left: Streamlit shows no menu at all, so there is no Admin link to follow.
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    expect(page.get_by_role("link", name="Admin")).to_have_count(0)
     assert session_cookies(context) == ["AWSELBAuthSessionCookie-0", "AWSELBAuthSessionCookie-1"]
     assert all(c["httpOnly"] for c in context.cookies() if SESSION_COOKIE.fullmatch(c["name"]))
 
 
-def test_admin_section_shows_for_the_admin_group(dev_server, context, tmp_path):
+def test_the_admin_group_gets_the_admin_page(dev_server, context, tmp_path):
     page = context.new_page()
     sign_in(page, dev_server.base_url, "admin@example.com")
-    expect(page.get_by_role("heading", name="Admin area")).to_be_visible()
+    assert menu(page) == ["Home", "Admin"]
     # The userInfo column is filled from Cognito's endpoint with the access token.
     expect(page.get_by_test_id("stJson").nth(2)).to_contain_text("admin@example.com")
     page.mouse.move(0, 0)
     target = SCREENSHOT if UPDATE_SCREENSHOT else tmp_path / SCREENSHOT.name
     page.screenshot(path=str(target))
     assert target.stat().st_size < 300_000
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Admin").click()
+    expect(page.get_by_role("heading", name="Admin area")).to_be_visible()
+    assert page.url == dev_server.base_url + "/admin"
+
+
+def test_the_admin_url_refuses_everyone_else_at_that_url(dev_server, context):
+    page = context.new_page()
+    sign_in(page, dev_server.base_url, "user@example.com", path="/admin")
+    refusal = page.get_by_test_id("stAlertContentError")
+    expect(refusal).to_contain_text('You are not allowed to see the page "Admin"')
+    expect(refusal).to_contain_text("admin")
+    expect(page.get_by_role("heading", name="Admin area")).to_have_count(0)
+    assert page.url == dev_server.base_url + "/admin"
+    page.reload()
+    expect(page.get_by_text(FOOTER)).to_be_visible()
+    expect(refusal).to_be_visible()
+    expect(page.get_by_role("heading", name="Admin area")).to_have_count(0)
 
 
 def test_sign_in_returns_to_the_requested_path(dev_server, context):
