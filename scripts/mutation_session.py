@@ -1,0 +1,140 @@
+"""Helpers for scripts/mutation.sh around a cosmic-ray session file.
+
+``skip-annotations SESSION``
+    Mark as skipped the mutants inside type annotations of modules that use
+    ``from __future__ import annotations``: those annotations are never evaluated, so a mutant there
+    (``str | None`` -> ``str + None``) is equivalent by construction.
+``report SESSION SURVIVORS_MD``
+    Count killed, skipped and surviving mutants; survivors listed in ``SURVIVORS_MD`` (judged
+    equivalent or harmless, one reason each) leave the denominator; print the score and every
+    unexplained survivor with its diff. Exit status 1 when a survivor is unexplained.
+
+A survivor is matched by module file name, operator and the stripped text of the mutated line, so
+the list survives code moving up or down. Lines of ``SURVIVORS_MD`` look like::
+
+    - keys.py · ReplaceComparisonOperator_LtE_Lt · `while window and window[0] <= now - 60.0:` — reason
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from cosmic_ray.work_db import WorkDB, use_db
+from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkerOutcome, WorkResult
+
+SURVIVOR_LINE = re.compile(r"^- (?P<module>\S+) · (?P<operator>\S+) · `(?P<line>.*)` — (?P<reason>.+)$")
+
+
+def _annotation_spans(source: str) -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        annotations: list[ast.expr | None] = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            annotations.append(node.returns)
+            arguments = node.args
+            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+            every += [arg for arg in (arguments.vararg, arguments.kwarg) if arg is not None]
+            annotations += [arg.annotation for arg in every]
+        elif isinstance(node, ast.AnnAssign):
+            annotations.append(node.annotation)
+        for annotation in annotations:
+            if annotation is not None and annotation.end_lineno is not None:
+                start = (annotation.lineno, annotation.col_offset)
+                yield start, (annotation.end_lineno, annotation.end_col_offset or 0)
+
+
+def _postponed(source: str) -> bool:
+    return bool(re.search(r"^from __future__ import annotations$", source, re.MULTILINE))
+
+
+def _inside_annotation(mutation: MutationSpec, spans: dict[Path, list]) -> bool:
+    path = mutation.module_path
+    if path not in spans:
+        source = path.read_text(encoding="utf-8")
+        spans[path] = list(_annotation_spans(source)) if _postponed(source) else []
+    start, end = tuple(mutation.start_pos), tuple(mutation.end_pos)
+    return any(first <= start and end <= last for first, last in spans[path])
+
+
+def skip_annotations(session: str) -> int:
+    spans: dict[Path, list] = {}
+    skipped = 0
+    with use_db(session, WorkDB.Mode.open) as db:
+        for item in db.pending_work_items:
+            if all(_inside_annotation(mutation, spans) for mutation in item.mutations):
+                db.set_result(
+                    item.job_id,
+                    WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="unevaluated annotation"),
+                )
+                skipped += 1
+    print(f"skipped {skipped} mutants inside unevaluated annotations")
+    return 0
+
+
+def _judged(survivors_md: Path) -> dict[tuple[str, str, str], str]:
+    judged = {}
+    if survivors_md.exists():
+        for line in survivors_md.read_text(encoding="utf-8").splitlines():
+            match = SURVIVOR_LINE.match(line.strip())
+            if match:
+                key = (match["module"], match["operator"], match["line"].strip())
+                judged[key] = match["reason"]
+    return judged
+
+
+def _key(mutation: MutationSpec) -> tuple[str, str, str]:
+    lines = mutation.module_path.read_text(encoding="utf-8").splitlines()
+    text = lines[mutation.start_pos[0] - 1].strip()
+    return mutation.module_path.name, mutation.operator_name.removeprefix("core/"), text
+
+
+def report(session: str, survivors_md: str) -> int:
+    judged = _judged(Path(survivors_md))
+    counts = {"total": 0, "skipped": 0, "killed": 0, "timeouts": 0, "equivalent": 0, "pending": 0}
+    unexplained: list[str] = []
+    module = "?"
+    with use_db(session, WorkDB.Mode.open) as db:
+        counts["pending"] = len(db.pending_work_items)
+        for item, result in db.completed_work_items:
+            counts["total"] += 1
+            mutation = item.mutations[0]
+            module = mutation.module_path.name
+            if result.worker_outcome == WorkerOutcome.SKIPPED:
+                counts["skipped"] += 1
+            elif result.test_outcome != TestOutcome.SURVIVED:
+                counts["killed"] += 1
+                counts["timeouts"] += result.output == "timeout"
+            elif _key(mutation) in judged:
+                counts["equivalent"] += 1
+            else:
+                where = f"{module}:{mutation.start_pos[0]} {mutation.operator_name.removeprefix('core/')}"
+                unexplained.append(f"{where} · `{_key(mutation)[2]}`\n{result.diff or ''}")
+    counted = counts["killed"] + len(unexplained)
+    score = 100.0 * counts["killed"] / counted if counted else 100.0
+    print(
+        f"{module}: {counts['total']} mutants, {counts['skipped']} skipped (annotations), "
+        f"{counts['killed']} killed ({counts['timeouts']} by timeout), "
+        f"{counts['equivalent']} survived and judged equivalent, {len(unexplained)} survived unexplained"
+        + (f", {counts['pending']} not run" if counts["pending"] else "")
+        + f" -> {score:.1f}% of non-equivalent mutants killed"
+    )
+    for survivor in unexplained:
+        print("SURVIVED " + survivor)
+    return 1 if unexplained else 0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "skip-annotations":
+        return skip_annotations(argv[1])
+    if len(argv) == 3 and argv[0] == "report":
+        return report(argv[1], argv[2])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
