@@ -118,3 +118,15 @@ def test_stack_note_covers_first_user_network_and_what_a_delete_keeps(tmp_path, 
     ):
         assert needed in note
     assert stack()["Resources"]["UserPool"]["DeletionPolicy"] == "Retain"
+
+
+def test_access_logs_follow_the_optional_bucket() -> None:
+    template = stack()
+    attributes = template["Resources"]["LoadBalancer"]["Properties"]["LoadBalancerAttributes"]
+    values = {a["Key"]: a["Value"] for a in attributes}
+    assert values["access_logs.s3.enabled"] == {"Fn::If": ["HasAccessLogs", "true", "false"]}
+    assert values["access_logs.s3.bucket"] == ref("AccessLogBucket")
+    assert template["Parameters"]["AccessLogBucket"]["Default"] == ""
+    assert template["Conditions"]["HasAccessLogs"] == {
+        "Fn::Not": [{"Fn::Equals": [ref("AccessLogBucket"), ""]}]
+    }
