@@ -31,6 +31,8 @@ HOP_BY_HOP = frozenset(
     }
 )
 MAX_WEBSOCKET_MESSAGE = 200 * 1024 * 1024  # Streamlit's default server.maxMessageSize
+# A peer that went away: aiohttp's ClientConnectionResetError is both of these.
+GONE = (ConnectionError, aiohttp.ClientConnectionError)
 
 
 def is_websocket(request: web.Request) -> bool:
@@ -112,21 +114,22 @@ async def forward_websocket(
     to_browser = web.WebSocketResponse(
         protocols=[to_app.protocol] if to_app.protocol else [], max_msg_size=MAX_WEBSOCKET_MESSAGE
     )
-    await to_browser.prepare(request)
-    pumps = [
-        asyncio.create_task(_pump(to_app, to_browser)),
-        asyncio.create_task(_pump(to_browser, to_app)),
-    ]
+    pumps: list[asyncio.Task[None]] = []
     try:
+        await to_browser.prepare(request)
+        pumps = [
+            asyncio.create_task(_pump(to_app, to_browser)),
+            asyncio.create_task(_pump(to_browser, to_app)),
+        ]
         await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for pump in pumps:
             pump.cancel()
-        for pump in pumps:
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
-        await to_app.close()
-        await to_browser.close(code=to_app.close_code or aiohttp.WSCloseCode.OK)
+        await asyncio.gather(*pumps, return_exceptions=True)
+        with contextlib.suppress(*GONE):
+            await to_app.close()
+        with contextlib.suppress(*GONE):
+            await to_browser.close(code=to_app.close_code or aiohttp.WSCloseCode.OK)
     return to_browser
 
 
@@ -134,8 +137,10 @@ async def _pump(
     source: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
     target: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
 ) -> None:
-    async for message in source:
-        if message.type == aiohttp.WSMsgType.TEXT:
-            await target.send_str(message.data)
-        elif message.type == aiohttp.WSMsgType.BINARY:
-            await target.send_bytes(message.data)
+    """Until either side goes: a tab closing or a logout navigating away mid-message is normal."""
+    with contextlib.suppress(*GONE):
+        async for message in source:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                await target.send_str(message.data)
+            elif message.type == aiohttp.WSMsgType.BINARY:
+                await target.send_bytes(message.data)
