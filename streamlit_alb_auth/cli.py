@@ -49,7 +49,28 @@ def _add_dev_command(commands: argparse._SubParsersAction) -> None:
         help="a user to offer on the sign-in page; repeat for more "
         "(default: admin@example.com:admin and user@example.com)",
     )
+    parser.add_argument(
+        "--session-timeout",
+        type=_session_seconds,
+        default=28800,
+        metavar="SECONDS",
+        help="how long a sign-in lasts, as the ALB's SessionTimeout (1-604800; default: 28800, 8 hours)",
+    )
+    parser.add_argument(
+        "--lambda-headers",
+        choices=["multi", "single"],
+        default="multi",
+        help="the logout Lambda target group's header mode: multi-value (one answer expires every "
+        "cookie shard) or single-value (a redirect per shard) (default: multi)",
+    )
     parser.set_defaults(run=_run_dev)
+
+
+def _session_seconds(text: str) -> int:
+    seconds = int(text) if text.isdigit() else 0
+    if not 1 <= seconds <= 604800:
+        raise argparse.ArgumentTypeError("must be 1 to 604800 seconds, as on the ALB")
+    return seconds
 
 
 def _run_dev(args: argparse.Namespace) -> int:

@@ -198,9 +198,9 @@ class Running:
 
 
 @asynccontextmanager
-async def running_stand_in() -> AsyncIterator[Running]:
+async def running_stand_in(**settings: Any) -> AsyncIterator[Running]:
     seen = Upstream()
-    config = DevConfig(port=free_port(), streamlit_port=free_port())
+    config = DevConfig(port=free_port(), streamlit_port=free_port(), **settings)
     runners = [web.AppRunner(_fake_streamlit(seen)), web.AppRunner(build_app(config))]
     for runner, port in zip(runners, (config.streamlit_port, config.port), strict=True):
         await runner.setup()
@@ -213,9 +213,9 @@ async def running_stand_in() -> AsyncIterator[Running]:
             await runner.cleanup()
 
 
-def run(scenario: Callable[[Running], Awaitable[None]]) -> None:
+def run(scenario: Callable[[Running], Awaitable[None]], **settings: Any) -> None:
     async def main() -> None:
-        async with running_stand_in() as stand_in:
+        async with running_stand_in(**settings) as stand_in:
             await scenario(stand_in)
 
     asyncio.run(main())
@@ -260,6 +260,7 @@ async def _sign_in(stand_in: Running, email: str, path: str = "/page?x=1") -> tu
                 if morsel["max-age"] == 0 or morsel["max-age"] == "0":
                     continue  # a stale higher shard, expired
                 cookies[name] = morsel.value
+                assert morsel["max-age"] == str(stand_in.config.session_seconds)
                 assert morsel["samesite"] == "Lax"
                 assert morsel["path"] == "/"
         return {**cookies, "cognito": sign_in["cognito"]}, back.headers["Location"]

@@ -36,7 +36,7 @@ def run_dev(args: argparse.Namespace) -> int:
     except ImportError:
         print(INSTALL_HINT, file=sys.stderr)
         return 2
-    from streamlit_alb_auth.devserver.config import DevConfig
+    from streamlit_alb_auth.devserver.config import DEFAULT_SESSION_SECONDS, DevConfig
     from streamlit_alb_auth.devserver.runner import free_port, serve
     from streamlit_alb_auth.devserver.users import DEFAULT_USERS, parse_user
 
@@ -53,5 +53,7 @@ def run_dev(args: argparse.Namespace) -> int:
         port=args.port,
         streamlit_port=getattr(args, "streamlit_port", None) or free_port(),
         users=users,
+        session_seconds=getattr(args, "session_timeout", None) or DEFAULT_SESSION_SECONDS,
+        lambda_headers=getattr(args, "lambda_headers", None) or "multi",
     )
     return asyncio.run(serve(config, app))

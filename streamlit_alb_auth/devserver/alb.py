@@ -98,7 +98,11 @@ class AlbAuthenticate:
         self.states = StateSigner()
 
     def session_of(self, request: web.Request) -> AlbSession | None:
-        return self.sealer.open(reassemble_cookie(request.cookies, self.config.cookie_name))
+        """The request's live session: sealed by us, unexpired, and its user not signed out since."""
+        session = self.sealer.open(reassemble_cookie(request.cookies, self.config.cookie_name))
+        if session is None or not self.hosted_ui.revocations.allows(session.sub, session.issued_at):
+            return None
+        return session
 
     def identity_headers(self, session: AlbSession) -> dict[str, str]:
         """Fresh headers for one request, signed now, as the ALB signs each request it forwards."""
@@ -145,7 +149,7 @@ class AlbAuthenticate:
 
     def new_session(self, user: DevUser) -> AlbSession:
         """What the token endpoint would return, kept (as the ALB keeps it) in the session."""
-        seconds = self.config.session_seconds
+        seconds, now = self.config.session_seconds, time.time()
         access_token = self.pool.access_token(
             user.sub, groups=user.groups, username=user.username, expires_in=seconds
         )
@@ -155,9 +159,10 @@ class AlbAuthenticate:
             username=user.username,
             groups=user.groups,
             access_token=access_token,
-            expires_at=time.time() + seconds,
+            expires_at=now + seconds,
             id_token=self._id_token(user, seconds),
             refresh_token=opaque_refresh_token(),
+            issued_at=now,
         )
 
     def _id_token(self, user: DevUser, seconds: int) -> str:

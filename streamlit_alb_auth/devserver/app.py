@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from importlib import resources
 
 import aiohttp
 from aiohttp import web
 
 from streamlit_alb_auth.devserver.alb import AlbAuthenticate
-from streamlit_alb_auth.devserver.config import CALLBACK_PATH, DevConfig
+from streamlit_alb_auth.devserver.config import CALLBACK_PATH, SIGNED_OUT_PATH, DevConfig
 from streamlit_alb_auth.devserver.keyserver import key_routes
 from streamlit_alb_auth.devserver.lambda_target import LambdaHandler, LogoutTarget
 from streamlit_alb_auth.devserver.proxy import forward_http, forward_websocket, is_websocket
@@ -16,6 +17,10 @@ from streamlit_alb_auth.devserver.signin import HostedUi
 from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
 
 UPSTREAM_CLIENT = web.AppKey("upstream_client", aiohttp.ClientSession)
+# The page the templates' fixed-response rule serves, byte for byte.
+SIGNED_OUT_PAGE = (
+    resources.files("streamlit_alb_auth.templates").joinpath("signed_out.html").read_text("utf-8")
+)
 AUTHENTICATE = web.AppKey("authenticate", AlbAuthenticate)
 
 
@@ -25,6 +30,14 @@ def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None)
     signer = LocalAlbSigner(alb_arn=config.alb_arn, client_id=config.client_id, issuer=pool.issuer)
     hosted_ui = HostedUi(config, pool)
     authenticate = AlbAuthenticate(config, hosted_ui, signer, pool)
+
+    def identity(request: web.Request) -> dict[str, str] | None:
+        session = authenticate.session_of(request)
+        return None if session is None else authenticate.identity_headers(session)
+
+    async def signed_out(request: web.Request) -> web.Response:
+        """The fixed-response rule: no sign-in, no session needed."""
+        return web.Response(text=SIGNED_OUT_PAGE, content_type="text/html")
 
     async def target(request: web.Request) -> web.StreamResponse:
         """The default rule: authenticate (except the health path), then forward to Streamlit."""
@@ -56,7 +69,8 @@ def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None)
     app.add_routes(
         [
             web.get(CALLBACK_PATH, authenticate.callback),
-            web.route("*", config.logout_path, LogoutTarget(config, logout_handler).handle),
+            web.route("*", config.logout_path, LogoutTarget(config, identity, logout_handler).handle),
+            web.route("*", SIGNED_OUT_PATH, signed_out),
             web.route("*", "/{tail:.*}", target),
         ]
     )

@@ -21,6 +21,12 @@ USERINFO_PATH = "/oauth2/userInfo"
 CALLBACK_PATH = "/oauth2/idpresponse"
 # The names a browser may use for the stand-in (it listens on 127.0.0.1 only).
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1"})
+# Cognito's API endpoint (cognito-idp.REGION.amazonaws.com) as the stand-in serves it: GlobalSignOut.
+COGNITO_IDP_PATH = "/_alb_dev/cognito-idp/"
+SIGNED_OUT_PATH = "/signed-out"
+DEFAULT_SESSION_SECONDS = 28800
+"""The templates' SessionTimeout default: 8 hours."""
+LAMBDA_HEADER_MODES = ("multi", "single")
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,8 @@ class DevConfig:
     cognito_domain: str = LOCAL_COGNITO_DOMAIN
     logout_path: str = "/cognito/logout"
     cookie_name: str = "AWSELBAuthSessionCookie"
-    session_seconds: int = 3600
+    session_seconds: int = DEFAULT_SESSION_SECONDS
+    lambda_headers: str = "multi"
     data_token_seconds: int = 120
     exempt_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/_stcore/health"}))
 
@@ -70,10 +77,16 @@ class DevConfig:
     def callback_url(self) -> str:
         return self.public_url + CALLBACK_PATH
 
+    def __post_init__(self) -> None:
+        if self.lambda_headers not in LAMBDA_HEADER_MODES:
+            raise ValueError(f"lambda_headers must be one of {', '.join(LAMBDA_HEADER_MODES)}")
+        if not 1 <= self.session_seconds <= 604800:
+            raise ValueError("the session timeout is 1 to 604800 seconds, as on the ALB")
+
     @property
     def sign_out_url(self) -> str:
-        """Cognito's one allowed sign-out URL for this client: where ``/logout`` may send you."""
-        return self.public_url + "/"
+        """Cognito's one allowed sign-out URL for this client: the signed-out page."""
+        return self.public_url + SIGNED_OUT_PATH
 
     def app_environment(self) -> dict[str, str]:
         """What the Streamlit app needs to verify tokens exactly as it would behind a real ALB."""
@@ -95,4 +108,5 @@ class DevConfig:
             "COGNITO_CLIENT_ID": self.client_id,
             "APP_LOGOUT_URL": self.sign_out_url,
             "SESSION_COOKIE_NAME": self.cookie_name,
+            "COGNITO_IDP_ENDPOINT": self.loopback_url + COGNITO_IDP_PATH,
         }

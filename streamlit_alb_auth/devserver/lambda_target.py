@@ -1,14 +1,19 @@
 """``/cognito/logout``: run the shipped logout Lambda on an ALB-shaped event, answer with its response.
 
 The Lambda is the file we ship (``templates/logout_lambda.py``), loaded as Lambda loads it and run
-with the environment the CloudFormation template would give it. Its one translation: it redirects
-to ``https://{COGNITO_DOMAIN}/logout``, and the stand-in *is* that domain on plain http, so a
+with the environment the CloudFormation template would give it. As the templates' logout rule
+does, the request is authenticated with ``OnUnauthenticatedRequest: allow``: a live session adds
+the ``x-amzn-oidc-*`` headers (so the Lambda revokes the access token through the stand-in's
+``GlobalSignOut``), no session forwards it as it is. The event has single- or multi-value headers
+as ``DevConfig.lambda_headers`` says. One translation: the Lambda redirects to
+``https://{COGNITO_DOMAIN}/logout``, and the stand-in *is* that domain on plain http, so a
 ``Location`` on exactly the configured (never-resolving ``.invalid``) domain is pointed at the
 stand-in's URL; nothing else in the answer is changed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib.util
 import os
@@ -62,12 +67,16 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def alb_event(request: web.Request, body: bytes) -> dict[str, Any]:
-    """The multi-value-headers event an ALB Lambda target receives for ``request``."""
+def alb_event(
+    request: web.Request, body: bytes, identity: Mapping[str, str] | None = None, *, multi: bool = True
+) -> dict[str, Any]:
+    """The event an ALB Lambda target receives for ``request``; ``identity`` is what authenticate adds."""
     headers: dict[str, list[str]] = {}
     for name, value in request.headers.items():
         if not name.lower().startswith("x-amzn-oidc-"):
             headers.setdefault(name.lower(), []).append(value)
+    for name, value in (identity or {}).items():
+        headers[name.lower()] = [value]
     headers["x-forwarded-for"] = [request.remote or ""]
     headers["x-forwarded-proto"] = [request.scheme]
     headers["x-forwarded-port"] = [str(request.url.port or "")]
@@ -75,15 +84,19 @@ def alb_event(request: web.Request, body: bytes) -> dict[str, Any]:
         text, encoded = body.decode("utf-8"), False
     except UnicodeDecodeError:
         text, encoded = base64.b64encode(body).decode("ascii"), True
-    return {
+    query = _raw_pairs(request.rel_url.raw_query_string)
+    event = {
         "requestContext": {"elb": {"targetGroupArn": TARGET_GROUP_ARN}},
         "httpMethod": request.method,
         "path": request.path,
-        "multiValueQueryStringParameters": _raw_pairs(request.rel_url.raw_query_string),
-        "multiValueHeaders": headers,
         "body": text,
         "isBase64Encoded": encoded,
     }
+    if multi:
+        return {**event, "multiValueQueryStringParameters": query, "multiValueHeaders": headers}
+    # Without multi-value headers the ALB passes the last value of each (AWS documents this).
+    last = {name: values[-1] for name, values in query.items()}
+    return {**event, "queryStringParameters": last, "headers": {k: v[-1] for k, v in headers.items()}}
 
 
 def rewrite_location(location: str, cognito_domain: str, local_url: str) -> str:
@@ -110,16 +123,26 @@ def http_response(answer: dict[str, Any], config: DevConfig) -> web.Response:
 
 
 class LogoutTarget:
-    """The logout listener rule's Lambda target group, holding the loaded handler."""
+    """The logout listener rule: authenticate (allow), then the Lambda target group's loaded handler."""
 
-    def __init__(self, config: DevConfig, handler: LambdaHandler | None = None) -> None:
+    def __init__(
+        self,
+        config: DevConfig,
+        identity: Callable[[web.Request], Mapping[str, str] | None],
+        handler: LambdaHandler | None = None,
+    ) -> None:
         self.config = config
+        self.identity = identity
         self.handler = handler or load_handler()
+        self._one_at_a_time = asyncio.Lock()
 
     async def handle(self, request: web.Request) -> web.Response:
-        event = alb_event(request, await request.read())
+        multi = self.config.lambda_headers == "multi"
+        event = alb_event(request, await request.read(), self.identity(request), multi=multi)
         config = self.config.as_opened(request.host)
-        # The handler reads os.environ when called; it is synchronous, so nothing else runs meanwhile.
-        with _environment(config.lambda_environment()):
-            answer = self.handler(event, None)
+        # The handler reads os.environ, so calls take turns; it runs in a thread because its
+        # GlobalSignOut call comes back to this very event loop.
+        async with self._one_at_a_time:
+            with _environment(config.lambda_environment()):
+                answer = await asyncio.to_thread(self.handler, event, None)
         return http_response(answer, config)

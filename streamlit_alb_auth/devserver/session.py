@@ -1,8 +1,10 @@
 """The ALB session cookie: an encrypted blob, sharded into ``NAME-0``.. ``NAME-3`` of 4 KB each.
 
 Like the ALB, the session travels in the cookie itself (sealed with AES-GCM under a key that lives
-only in this process), and nothing is kept server-side: expiring the cookies is the logout, and a
-copied cookie stays valid until it expires, exactly the property the real ALB has.
+only in this process): expiring the cookies logs one browser out, and a copy of them stays valid
+until it expires, unless the user's tokens were revoked. Cognito's ``GlobalSignOut`` revokes the
+refresh token, and the ALB finds out at its next refresh; the stand-in keeps the time of each
+user's last ``GlobalSignOut`` (``Revocations``) and ends every older session of theirs at once.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class AlbSession:
     expires_at: float
     id_token: str = ""
     refresh_token: str = ""
+    issued_at: float = 0.0
 
     def is_expired(self, now: float | None = None) -> bool:
         return (time.time() if now is None else now) >= self.expires_at
@@ -96,3 +99,16 @@ class SessionSealer:
         except (binascii.Error, ValueError, InvalidTag, KeyError, TypeError):
             return None
         return None if session.is_expired() else session
+
+
+class Revocations:
+    """When each user last signed out everywhere; a session or token issued before that is dead."""
+
+    def __init__(self) -> None:
+        self._signed_out_at: dict[str, float] = {}
+
+    def revoke(self, sub: str, *, now: float | None = None) -> None:
+        self._signed_out_at[sub] = time.time() if now is None else now
+
+    def allows(self, sub: str, issued_at: float) -> bool:
+        return issued_at > self._signed_out_at.get(sub, float("-inf"))

@@ -1,4 +1,5 @@
-"""The Cognito side: a hosted-UI sign-in page, authorization codes, ``/logout``, and ``/oauth2/userInfo``.
+"""The Cognito side: a hosted-UI sign-in page, authorization codes, ``/logout``, ``/oauth2/userInfo``,
+and the ``GlobalSignOut`` API call (on ``COGNITO_IDP_PATH``, the logout Lambda's ``COGNITO_IDP_ENDPOINT``).
 
 It checks what Cognito checks (client id, registered callback and sign-out URLs) and keeps its own
 sign-in session in a ``cognito`` cookie, so signing out of the app alone leaves you signed in
@@ -8,6 +9,7 @@ here, just as a logout that skips Cognito's ``/logout`` does in production.
 from __future__ import annotations
 
 import html
+import json
 import secrets
 import string
 import time
@@ -17,7 +19,8 @@ from urllib.parse import urlencode
 import jwt
 from aiohttp import web
 
-from streamlit_alb_auth.devserver.config import CALLBACK_PATH, DevConfig
+from streamlit_alb_auth.devserver.config import CALLBACK_PATH, COGNITO_IDP_PATH, DevConfig
+from streamlit_alb_auth.devserver.session import Revocations
 from streamlit_alb_auth.devserver.users import DevUser
 from streamlit_alb_auth.testing import LocalCognitoPool
 
@@ -35,6 +38,13 @@ def error_page(status: int, message: str) -> web.Response:
     return web.Response(status=status, text=body, content_type="text/html")
 
 
+def _cognito_error(kind: str, message: str) -> web.Response:
+    """How Cognito's JSON API refuses a call: 400, the exception name in a header and the body."""
+    headers = {"x-amzn-ErrorType": f"{kind}:", "Content-Type": "application/x-amz-json-1.1"}
+    body = json.dumps({"__type": kind, "message": message})
+    return web.Response(status=400, text=body, headers=headers)
+
+
 def _invalid_token() -> web.Response:
     challenge = 'Bearer error="invalid_token", error_description="Access token is not valid"'
     return web.json_response({"error": "invalid_token"}, status=401, headers={"WWW-Authenticate": challenge})
@@ -49,6 +59,7 @@ class HostedUi:
         self._users = {user.email: user for user in config.users}
         self._sign_ins: dict[str, DevUser] = {}
         self._codes: dict[str, tuple[DevUser, str, float]] = {}
+        self.revocations = Revocations()
 
     def allowed_callback_urls(self) -> frozenset[str]:
         hosts = {self.config.public_host, "127.0.0.1"}
@@ -60,6 +71,7 @@ class HostedUi:
             web.post("/login", self.login),
             web.get("/logout", self.logout),
             web.route("*", "/oauth2/userInfo", self.user_info),
+            web.post(COGNITO_IDP_PATH, self.cognito_idp),
         ]
 
     def redeem(self, code: str, redirect_uri: str) -> DevUser | None:
@@ -136,26 +148,44 @@ class HostedUi:
         answer.del_cookie(SIGN_IN_COOKIE, path="/")
         return answer
 
-    async def user_info(self, request: web.Request) -> web.StreamResponse:
-        """Cognito's userInfo: a valid access token of ours buys the user's attributes as JSON."""
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    def _access_claims(self, token: str) -> dict | None:
+        """The claims of a live access token of ours: signed by the pool, unexpired, not revoked."""
         try:
-            if scheme.lower() != "bearer":
-                raise jwt.InvalidTokenError("no bearer token")
             claims = jwt.decode(
                 token,
                 self.pool.private_key.public_key(),
                 algorithms=["RS256"],
                 issuer=self.pool.issuer,
-                options={"require": ["exp", "iss", "sub", "token_use"]},
+                options={"require": ["exp", "iat", "iss", "sub", "token_use"]},
             )
-            if claims["token_use"] != "access":  # noqa: S105 - a claim value, not a password
-                raise jwt.InvalidTokenError("not an access token")
         except jwt.InvalidTokenError:
-            return _invalid_token()
-        user = next((user for user in self.config.users if user.sub == claims["sub"]), None)
+            return None
+        if claims["token_use"] != "access":  # noqa: S105 - a claim value, not a password
+            return None
+        return claims if self.revocations.allows(claims["sub"], claims["iat"]) else None
+
+    async def user_info(self, request: web.Request) -> web.StreamResponse:
+        """Cognito's userInfo: a valid access token of ours buys the user's attributes as JSON."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        claims = self._access_claims(token) if scheme.lower() == "bearer" else None
+        user = next((user for user in self.config.users if claims and user.sub == claims["sub"]), None)
         if user is None:
             return _invalid_token()
         return web.json_response(
             {"sub": user.sub, "email_verified": "true", "email": user.email, "username": user.username}
         )
+
+    async def cognito_idp(self, request: web.Request) -> web.StreamResponse:
+        """``GlobalSignOut``: every token and ALB session of the token's user ends now."""
+        target = request.headers.get("X-Amz-Target", "")
+        if target != "AWSCognitoIdentityProviderService.GlobalSignOut":
+            return _cognito_error("UnknownOperationException", "only GlobalSignOut is served here")
+        try:
+            token = json.loads(await request.read())["AccessToken"]
+            claims = self._access_claims(token) if isinstance(token, str) else None
+        except (ValueError, KeyError, TypeError):
+            return _cognito_error("InvalidParameterException", "AccessToken is required")
+        if claims is None:
+            return _cognito_error("NotAuthorizedException", "Access Token has been revoked")
+        self.revocations.revoke(claims["sub"])
+        return web.Response(text="{}", content_type="application/x-amz-json-1.1")

@@ -95,8 +95,9 @@ def test_logout_expires_the_session_and_cognito_sign_in(dev_server, context):
     assert session_cookies(context)
     page.get_by_role("button", name="Log out").click()
     # The Lambda expired the shards and sent us to Cognito's /logout, which sent us to the sign-out
-    # URL: the app's root, which (signed out everywhere) shows the sign-in page again.
-    expect(page).to_have_title(re.compile("Sign in"))
+    # URL: the signed-out page, outside sign-in.
+    expect(page.get_by_role("heading", name="You have signed out")).to_be_visible()
+    assert page.url == dev_server.base_url + "/signed-out"
     assert session_cookies(context) == []
     assert "cognito" not in [cookie["name"] for cookie in context.cookies()]
     page.goto(dev_server.base_url + "/")

@@ -1,0 +1,189 @@
+"""The stand-in's logout: GlobalSignOut ends every session of the user, both Lambda header modes,
+the signed-out page, the session timeout and the two ``dev`` flags."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urljoin, urlsplit
+
+import jwt
+import pytest
+from test_devserver import COOKIE, Running, _cookie_header, _set_cookies, _sign_in, run
+
+from streamlit_alb_auth.cli import build_parser
+from streamlit_alb_auth.devserver.config import COGNITO_IDP_PATH, SIGNED_OUT_PATH, DevConfig
+
+SIGNED_OUT_HTML = (
+    __import__("pathlib").Path(__file__).resolve().parents[1]
+    / "streamlit_alb_auth"
+    / "templates"
+    / "signed_out.html"
+).read_text(encoding="utf-8")
+GLOBAL_SIGN_OUT = {
+    "X-Amz-Target": "AWSCognitoIdentityProviderService.GlobalSignOut",
+    "Content-Type": "application/x-amz-json-1.1",
+}
+
+
+async def _status(stand_in: Running, path: str, cookies: dict[str, str]) -> int:
+    headers = {"Cookie": _cookie_header(cookies)}
+    async with stand_in.client.get(stand_in.base + path, headers=headers, allow_redirects=False) as answer:
+        return answer.status
+
+
+async def _log_out(stand_in: Running, cookies: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """Follow the logout path's redirects up to the hosted UI's /logout; (Location, expired shards) each."""
+    url, answers = stand_in.base + "/cognito/logout", []
+    while url.startswith(stand_in.base + "/cognito/logout") and len(answers) < 10:
+        headers = {"Cookie": _cookie_header(cookies)}
+        async with stand_in.client.get(url, headers=headers, allow_redirects=False) as answer:
+            assert answer.status == 302
+            expired = [name for c in _set_cookies(answer) for name, m in c.items() if m["max-age"] == "0"]
+            answers.append((answer.headers["Location"], expired))
+        cookies = {name: value for name, value in cookies.items() if name not in expired}
+        url = urljoin(url, answers[-1][0])
+    return answers
+
+
+def _session_only(cookies: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in cookies.items() if name.startswith(COOKIE)}
+
+
+@pytest.mark.parametrize("mode", ["multi", "single"])
+def test_logout_expires_every_shard_in_both_header_modes(mode):
+    async def scenario(stand_in: Running) -> None:
+        cookies, _ = await _sign_in(stand_in, "user@example.com")
+        answers = await _log_out(stand_in, cookies)
+
+        shards = [f"{COOKIE}-{i}" for i in range(4)]
+        if mode == "multi":
+            assert [expired for _, expired in answers] == [shards]
+        else:
+            assert [expired for _, expired in answers] == [[shard] for shard in shards]
+            assert [location for location, _ in answers[:3]] == ["?shard=1", "?shard=2", "?shard=3"]
+        final = urlsplit(answers[-1][0])
+        assert f"{final.scheme}://{final.netloc}{final.path}" == stand_in.base + "/logout"
+
+    run(scenario, lambda_headers=mode)
+
+
+def test_a_copied_cookie_and_the_users_other_sessions_die_at_logout_others_live():
+    async def scenario(stand_in: Running) -> None:
+        copied, _ = await _sign_in(stand_in, "user@example.com")
+        other_device, _ = await _sign_in(stand_in, "user@example.com")
+        someone_else, _ = await _sign_in(stand_in, "admin@example.com")
+        assert await _status(stand_in, "/page", _session_only(copied)) == 200
+
+        await _log_out(stand_in, copied)
+
+        assert await _status(stand_in, "/page", _session_only(copied)) == 302
+        assert await _status(stand_in, "/page", _session_only(other_device)) == 302
+        assert await _status(stand_in, "/page", _session_only(someone_else)) == 200
+        again, _ = await _sign_in(stand_in, "user@example.com")
+        assert await _status(stand_in, "/page", _session_only(again)) == 200
+
+    run(scenario)
+
+
+def test_logout_without_a_session_still_logs_out_and_revokes_nothing():
+    async def scenario(stand_in: Running) -> None:
+        cookies, _ = await _sign_in(stand_in, "user@example.com")
+        answers = await _log_out(stand_in, {"unrelated": "1"})
+        assert len(answers) == 1 and len(answers[0][1]) == 4
+        assert await _status(stand_in, "/page", _session_only(cookies)) == 200
+
+    run(scenario)
+
+
+def test_signed_out_page_is_the_templates_page_without_sign_in():
+    async def scenario(stand_in: Running) -> None:
+        async with stand_in.client.get(stand_in.base + SIGNED_OUT_PATH, allow_redirects=False) as answer:
+            assert answer.status == 200
+            assert answer.content_type == "text/html"
+            assert await answer.text() == SIGNED_OUT_HTML
+        assert stand_in.config.sign_out_url == stand_in.base + SIGNED_OUT_PATH
+        assert stand_in.upstream.requests == [], "served by the stand-in, as the ALB's fixed response"
+
+    run(scenario)
+
+
+def test_global_sign_out_refuses_what_cognito_refuses():
+    async def scenario(stand_in: Running) -> None:
+        url = stand_in.config.loopback_url + COGNITO_IDP_PATH
+        cases = [
+            ({**GLOBAL_SIGN_OUT, "X-Amz-Target": "AWSCognitoIdentityProviderService.AdminDeleteUser"}, "{}"),
+            (GLOBAL_SIGN_OUT, "not json"),
+            (GLOBAL_SIGN_OUT, json.dumps({"AccessToken": "a.b.c"})),
+            (GLOBAL_SIGN_OUT, json.dumps({"AccessToken": 7})),
+            (GLOBAL_SIGN_OUT, "[]"),
+        ]
+        kinds = []
+        for headers, body in cases:
+            async with stand_in.client.post(url, headers=headers, data=body) as answer:
+                assert answer.status == 400
+                kinds.append(answer.headers["x-amzn-ErrorType"].split(":")[0])
+        assert kinds == [
+            "UnknownOperationException",
+            "InvalidParameterException",
+            "NotAuthorizedException",
+            "NotAuthorizedException",
+            "InvalidParameterException",
+        ]
+
+    run(scenario)
+
+
+def test_a_revoked_access_token_no_longer_buys_user_info():
+    async def scenario(stand_in: Running) -> None:
+        cookies, _ = await _sign_in(stand_in, "user@example.com")
+        headers = {"Cookie": _cookie_header(_session_only(cookies))}
+        async with stand_in.client.get(stand_in.base + "/page", headers=headers) as page:
+            token = (await page.json())["x-amzn-oidc-accesstoken"]
+        user_info = stand_in.config.loopback_url + "/oauth2/userInfo"
+        bearer = {"Authorization": f"Bearer {token}"}
+        async with stand_in.client.get(user_info, headers=bearer) as before:
+            assert before.status == 200
+        url = stand_in.config.loopback_url + COGNITO_IDP_PATH
+        body = json.dumps({"AccessToken": token})
+        async with stand_in.client.post(url, headers=GLOBAL_SIGN_OUT, data=body) as answer:
+            assert answer.status == 200
+            assert await answer.json(content_type=None) == {}
+        async with stand_in.client.get(user_info, headers=bearer) as after:
+            assert after.status == 401
+        async with stand_in.client.post(url, headers=GLOBAL_SIGN_OUT, data=body) as again:
+            assert again.status == 400
+
+    run(scenario)
+
+
+def test_session_timeout_sets_the_cookie_and_token_lifetime():
+    async def scenario(stand_in: Running) -> None:
+        cookies, _ = await _sign_in(stand_in, "user@example.com")  # checks each shard's Max-Age
+        headers = {"Cookie": _cookie_header(_session_only(cookies))}
+        async with stand_in.client.get(stand_in.base + "/page", headers=headers) as page:
+            token = (await page.json())["x-amzn-oidc-accesstoken"]
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert claims["exp"] - claims["iat"] == 120
+
+    run(scenario, session_seconds=120)
+    assert DevConfig(port=1, streamlit_port=2).session_seconds == 28800
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [({"lambda_headers": "both"}, "lambda_headers"), ({"session_seconds": 0}, "session timeout")],
+)
+def test_dev_config_refuses_bad_settings(settings, message):
+    with pytest.raises(ValueError, match=message):
+        DevConfig(port=1, streamlit_port=2, **settings)
+
+
+def test_dev_flags_parse_and_default():
+    parser = build_parser()
+    args = parser.parse_args(["dev", "--lambda-headers", "single", "--session-timeout", "600"])
+    assert (args.lambda_headers, args.session_timeout) == ("single", 600)
+    defaults = parser.parse_args(["dev"])
+    assert (defaults.lambda_headers, defaults.session_timeout) == ("multi", 28800)
+    for bad in (["--lambda-headers", "both"], ["--session-timeout", "0"], ["--session-timeout", "1e3"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["dev", *bad])
