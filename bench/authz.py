@@ -103,11 +103,12 @@ def bench_page_guard(counts: Counts) -> Figure:
     details = {f"{who}_us": cand_s * 1e6 for who, (_, cand_s) in results.items()}
     details.update({f"{who}_baseline_us": base_s * 1e6 for who, (base_s, _) in results.items()})
     return Figure(
-        f"navigation() on a rerun, 3 pages, 2 gated ({worst})",
+        "navigation() on a rerun, 2 of 3 pages gated",
         ratio,
         "x",
         "st.navigation, same pages",
-        "<= 2x",
-        ratio <= 2,
-        {"ours_us": cand * 1e6, **details},
+        # An outsider pays one more st.Page (the refusal stand-in) per refused page.
+        "<= 3x and < 1 ms",
+        ratio <= 3 and cand < 1e-3,
+        {"ours_us": cand * 1e6, "worst_for": worst, **details},
     )

@@ -81,6 +81,14 @@ class Page:
     **st_page_kwargs
         Passed to ``st.Page``: ``title``, ``icon``, ``url_path``, ``default``, ``visibility``, ``help``.
 
+    Attributes
+    ----------
+    st_page : st.Page
+        The page itself, for ``st.page_link`` or ``st.switch_page`` (an outsider sent there gets the
+        refusal at its URL).
+    groups : tuple of str or None
+        The groups named, or None for a page open to everyone.
+
     Notes
     -----
     A ``Page`` is not an ``st.Page`` on purpose: handed to plain ``st.navigation`` it is rejected
