@@ -34,7 +34,9 @@ setup(
     include_package_data=True,
     install_requires=[
         "streamlit>=1.51",
-        "PyJWT>=2.8",
+        # 2.1 is the first with jwt.PyJWK (checked: 2.0.0 fails our suite, 2.1.0-2.15 pass); 2.4 the first
+        # without CVE-2022-29217; 2.10.0 compared `iss` by substring (CVE-2024-53861; we also compare it).
+        "PyJWT>=2.4,!=2.10.0",
         "cryptography>=42",
         "requests>=2.31",
     ],

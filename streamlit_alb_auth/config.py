@@ -9,21 +9,52 @@ argument               environment variable         ``[alb_auth]`` secret
 ``key_url``            ``ALB_AUTH_KEY_URL``         ``key_url``
 ``user_pool_id``       ``ALB_AUTH_USER_POOL_ID``    ``user_pool_id``
 ``jwks_url``           ``ALB_AUTH_JWKS_URL``        ``jwks_url``
+``oidc_issuer``        ``ALB_AUTH_OIDC_ISSUER``     ``oidc_issuer``
+``audience``           ``ALB_AUTH_AUDIENCE``        ``audience``
+``groups_claim``       ``ALB_AUTH_GROUPS_CLAIM``    ``groups_claim``
+``userinfo``           ``ALB_AUTH_USERINFO``        ``userinfo`` (true/false; env: 1/0, yes/no)
+``userinfo_url``       ``ALB_AUTH_USERINFO_URL``    ``userinfo_url``
+``groups_provider``    (argument only)              (argument only: a callable)
 =====================  ===========================  ==========================================
+
+Each value is checked as soon as it is resolved (``ConfigurationError`` names the setting and where it
+came from, never its value): ARNs and pool ids by their AWS syntax, URLs by the fetcher's own parser.
+Pure Python: Streamlit is imported only to read ``st.secrets``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from streamlit_alb_auth.errors import ConfigurationError
+from streamlit_alb_auth.identity import DEFAULT_GROUPS_CLAIM
+from streamlit_alb_auth.idp import USER_POOL_ID_PATTERN
+from streamlit_alb_auth.urls import parse_fetch_url, require_url_text
+from streamlit_alb_auth.verify import AlbArn
 
 SECRETS_SECTION = "alb_auth"
 ENV_PREFIX = "ALB_AUTH_"
-SETTING_NAMES = ("alb_arn", "client_id", "issuer", "key_url", "user_pool_id", "jwks_url")
+STRING_SETTINGS = (
+    "client_id",
+    "issuer",
+    "key_url",
+    "user_pool_id",
+    "jwks_url",
+    "oidc_issuer",
+    "audience",
+    "groups_claim",
+    "userinfo_url",
+)
+SETTING_NAMES = ("alb_arn", *STRING_SETTINGS, "userinfo")
+_GROUPS_CLAIM_PATTERN = re.compile(r"[\x21-\x7e]{1,200}")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_FETCHED_URLS = ("key_url", "jwks_url", "oidc_issuer", "userinfo_url")
 
 HOW_TO_CONFIGURE = (
     "Set the ARN of your load balancer so only its tokens are trusted: "
@@ -35,7 +66,11 @@ HOW_TO_CONFIGURE = (
 
 @dataclass(frozen=True)
 class AlbAuthSettings:
-    """Resolved settings; frozen and hashable so verifiers can be cached per settings."""
+    """Resolved, checked settings; frozen and hashable so verifiers can be cached per settings.
+
+    ``groups_provider`` takes no part in equality: its module-qualified name (``groups_provider_name``)
+    does, so the same function redefined on every rerun still counts as the same settings.
+    """
 
     alb_arns: tuple[str, ...]
     client_id: str | None = None
@@ -43,6 +78,19 @@ class AlbAuthSettings:
     key_url: str | None = None
     user_pool_id: str | None = None
     jwks_url: str | None = None
+    oidc_issuer: str | None = None
+    audience: str | None = None
+    groups_claim: str = DEFAULT_GROUPS_CLAIM
+    userinfo: bool = False
+    userinfo_url: str | None = None
+    groups_provider: Callable[[Any], Iterable[str]] | None = dataclasses.field(
+        default=None, compare=False, hash=False, repr=False
+    )
+    groups_provider_name: str | None = None
+
+    def without_callables(self) -> AlbAuthSettings:
+        """These settings minus ``groups_provider`` (so they can be pickled with the user)."""
+        return dataclasses.replace(self, groups_provider=None)
 
 
 def resolve_settings(
@@ -51,40 +99,109 @@ def resolve_settings(
     environ: Mapping[str, str] | None = None,
     secrets: Mapping[str, Any] | None = None,
 ) -> AlbAuthSettings:
-    """Each setting from the first source that has it: ``arguments``, ``environ``, ``secrets``."""
+    """Each setting from the first source that has it: ``arguments``, ``environ``, ``secrets``; checked.
+
+    Examples
+    --------
+    >>> resolve_settings({"alb_arn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:"
+    ...                   "loadbalancer/app/my-alb/0123456789abcdef"}, environ={}, secrets={}).alb_arns
+    ('arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/my-alb/0123456789abcdef',)
+    """
     env = os.environ if environ is None else environ
     section = _secrets_section() if secrets is None else secrets
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     for name in SETTING_NAMES:
-        value = arguments.get(name)
+        value, source = arguments.get(name), "argument"
         if value is None:
-            value = env.get(ENV_PREFIX + name.upper()) or None
+            value, source = env.get(ENV_PREFIX + name.upper()) or None, f"{ENV_PREFIX}{name.upper()} variable"
             if name == "alb_arn" and value is not None:
                 value = [arn.strip() for arn in value.split(",") if arn.strip()]
         if value is None:
-            value = section.get(name)
-        values[name] = value
-    return AlbAuthSettings(
-        alb_arns=_as_arn_tuple(values.pop("alb_arn")),
-        **{name: _optional_str(name, value) for name, value in values.items()},
+            value, source = section.get(name), f"[{SECRETS_SECTION}] {name} secret"
+        values[name], sources[name] = value, source
+    strings = {name: _optional_str(name, values[name], sources[name]) for name in STRING_SETTINGS}
+    provider = arguments.get("groups_provider")
+    if provider is not None and not callable(provider):
+        raise ConfigurationError(
+            "groups_provider must be a callable (user) -> groups", setting="groups_provider"
+        )
+    settings = AlbAuthSettings(
+        alb_arns=_as_arn_tuple(values["alb_arn"], sources["alb_arn"]),
+        **{**strings, "groups_claim": strings["groups_claim"] or DEFAULT_GROUPS_CLAIM},
+        userinfo=_as_bool("userinfo", values["userinfo"], sources["userinfo"]),
+        groups_provider=provider,
+        groups_provider_name=_qualified_name(provider),
     )
+    _check_values(settings, sources)
+    return settings
 
 
-def _as_arn_tuple(value: Any) -> tuple[str, ...]:
+def _check_values(settings: AlbAuthSettings, sources: Mapping[str, str]) -> None:
+    """Each value on its own: syntax only, so it costs no fetch."""
+    for arn in settings.alb_arns:
+        try:
+            AlbArn.parse(arn)
+        except ConfigurationError:
+            raise _bad("alb_arn", sources, "is not an Application Load Balancer ARN") from None
+    if settings.user_pool_id and not USER_POOL_ID_PATTERN.fullmatch(settings.user_pool_id):
+        raise _bad("user_pool_id", sources, "is not a Cognito user pool id (REGION_ID)")
+    for name in _FETCHED_URLS:
+        url = getattr(settings, name)
+        if url:
+            try:
+                parse_fetch_url(url, name)
+            except ConfigurationError as exc:
+                raise _bad(name, sources, str(exc).removeprefix(name + " ")) from None
+    if settings.issuer:
+        try:
+            require_url_text(settings.issuer, "issuer")
+        except ConfigurationError as exc:
+            raise _bad("issuer", sources, str(exc).removeprefix("issuer ")) from None
+    if not _GROUPS_CLAIM_PATTERN.fullmatch(settings.groups_claim):
+        raise _bad(
+            "groups_claim", sources, "must be a claim name or dotted path (printable ASCII, no spaces)"
+        )
+
+
+def _bad(name: str, sources: Mapping[str, str], problem: str) -> ConfigurationError:
+    return ConfigurationError(f"setting {name} (from the {sources[name]}) {problem}", setting=name)
+
+
+def _as_arn_tuple(value: Any, source: str) -> tuple[str, ...]:
     if value is None:
         return ()
     arns = [value] if isinstance(value, str) else list(value) if isinstance(value, Iterable) else None
     if arns is None or not all(isinstance(arn, str) for arn in arns):
-        raise ConfigurationError("alb_arn must be a string or a list of strings")
+        raise ConfigurationError(
+            f"alb_arn (from the {source}) must be a string or a list of strings", setting="alb_arn"
+        )
     return tuple(arns)
 
 
-def _optional_str(name: str, value: Any) -> str | None:
+def _optional_str(name: str, value: Any, source: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ConfigurationError(f"{name} must be a string")
+        raise ConfigurationError(f"{name} (from the {source}) must be a string", setting=name)
     return value
+
+
+def _as_bool(name: str, value: Any, source: str) -> bool:
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ConfigurationError(f"{name} (from the {source}) must be true or false", setting=name)
+
+
+def _qualified_name(function: Any) -> str | None:
+    if function is None:
+        return None
+    name = getattr(function, "__qualname__", None) or type(function).__qualname__
+    return f"{getattr(function, '__module__', '?')}.{name}"
 
 
 def _secrets_section() -> Mapping[str, Any]:

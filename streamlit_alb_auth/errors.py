@@ -11,7 +11,15 @@ class AlbAuthError(Exception):
 
 
 class ConfigurationError(AlbAuthError):
-    """The package is not configured well enough to trust anything (for example, no ALB ARN)."""
+    """The package is not configured well enough to trust anything (for example, no ALB ARN).
+
+    ``setting`` names the setting at fault, when one is: safe to show, unlike the message, which may
+    quote where a value came from and goes to the server log.
+    """
+
+    def __init__(self, message: str = "", *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 class UnsafeLogoutPathError(ConfigurationError, ValueError):
@@ -119,7 +127,32 @@ class KeyFetchRateLimitedError(KeyFetchError, FetchRateLimitedError):
 
 
 class AccessTokenError(AlbAuthError):
-    """``x-amzn-oidc-accesstoken`` did not verify against the user pool's JWKS."""
+    """``x-amzn-oidc-accesstoken`` did not verify against the identity provider's JWKS."""
+
+
+class UserinfoError(AccessTokenError):
+    """The identity provider's userinfo endpoint did not vouch for the signed-in user."""
+
+
+def log_safe(value: object, limit: int = 500) -> str:
+    """``str(value)`` fit for one log line: anything but printable ASCII escaped, at most ``limit`` long.
+
+    Error messages quote attacker-chosen text (a ``kid``, a claim) with ``repr``; this is the second
+    guard, applied where anything is logged, so no input can start a forged log line.
+
+    Examples
+    --------
+    >>> log_safe("kid\nFORGED line")
+    'kid\\nFORGED line'
+    """
+    text = str(value)
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(
+        char if " " <= char <= "~" else char.encode("unicode_escape").decode("ascii") for char in text
+    )
 
 
 __all__ = [
@@ -152,4 +185,5 @@ __all__ = [
     "TokenTooLargeError",
     "UnsafeLogoutPathError",
     "UnsupportedAlgorithmError",
+    "UserinfoError",
 ]

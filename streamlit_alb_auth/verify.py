@@ -40,9 +40,10 @@ from streamlit_alb_auth.errors import (
 from streamlit_alb_auth.fetch import require_fetchable_url
 from streamlit_alb_auth.keys import AlbKeyStore, regional_key_base_url
 
+# ASCII digits only: ``\d`` would also match Arabic-Indic and other Unicode digits.
 ALB_ARN_PATTERN = re.compile(
-    r"arn:(?P<partition>aws|aws-us-gov|aws-cn):elasticloadbalancing:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
-    r":(?P<account>\d{12}):loadbalancer/app/[A-Za-z0-9-]{1,32}/[0-9a-f]{1,32}"
+    r"arn:(?P<partition>aws|aws-us-gov|aws-cn):elasticloadbalancing:(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]+)"
+    r":(?P<account>[0-9]{12}):loadbalancer/app/[A-Za-z0-9-]{1,32}/[0-9a-f]{1,32}"
 )
 KID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _PADDED_BASE64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
@@ -114,6 +115,7 @@ def _numeric_claim(claims: Mapping[str, Any], name: str, where: str, *, required
 
 @dataclass(frozen=True)
 class _Verified:
+    header: dict[str, Any]
     claims: dict[str, Any]
     expires_at: float
     not_before: float | None
@@ -184,6 +186,10 @@ class AlbJwtVerifier:
 
     def verify(self, token: str) -> dict[str, Any]:
         """Return the token's payload claims, or raise the ``AlbAuthError`` subclass naming what failed."""
+        return self.verify_with_header(token)[1]
+
+    def verify_with_header(self, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(header, claims)`` of a token that verifies (the header carries ``iss``, ``client``, ...)."""
         if not isinstance(token, str):
             raise MalformedTokenError("token is not a string")
         if len(token) > self.max_token_length:
@@ -194,14 +200,14 @@ class AlbJwtVerifier:
                 self._verified.move_to_end(token)
         if known is not None:
             self._check_times(known.expires_at, known.not_before)
-            return dict(known.claims)
+            return dict(known.header), dict(known.claims)
 
         verified = self._verify_uncached(token)
         with self._verified_lock:
             self._verified[token] = verified
             while len(self._verified) > self._verified_cache_size:
                 self._verified.popitem(last=False)
-        return dict(verified.claims)
+        return dict(verified.header), dict(verified.claims)
 
     def _verify_uncached(self, token: str) -> _Verified:
         if not token.isascii():
@@ -250,7 +256,7 @@ class AlbJwtVerifier:
 
         expires_at = header_exp if payload_exp is None else min(header_exp, payload_exp)
         self._check_times(expires_at, not_before)
-        return _Verified(claims, expires_at, not_before)
+        return _Verified(header, claims, expires_at, not_before)
 
     def _check_times(self, expires_at: float, not_before: float | None) -> None:
         now = self._clock()

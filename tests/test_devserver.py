@@ -18,7 +18,6 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from streamlit_alb_auth.cognito import CognitoAccessTokenVerifier
 from streamlit_alb_auth.devserver.alb import StateSigner, safe_return_path
 from streamlit_alb_auth.devserver.app import build_app
 from streamlit_alb_auth.devserver.config import DevConfig
@@ -32,6 +31,7 @@ from streamlit_alb_auth.devserver.session import (
     shard_cookie,
 )
 from streamlit_alb_auth.devserver.users import DevUser, parse_user
+from streamlit_alb_auth.idp import IdpVerifier
 from streamlit_alb_auth.testing import LocalAlbSigner
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
@@ -338,15 +338,15 @@ def test_sign_in_sets_sharded_session_and_forwards_verifiable_headers():
         claims = await asyncio.to_thread(data_verifier.verify, seen["x-amzn-oidc-data"])
         assert claims["email"] == "admin@example.com"
         assert seen["x-amzn-oidc-identity"] == claims["sub"]
-        access_verifier = CognitoAccessTokenVerifier(
-            user_pool_id=env["ALB_AUTH_USER_POOL_ID"],
+        access_verifier = IdpVerifier.cognito_pool(
+            env["ALB_AUTH_USER_POOL_ID"],
             client_id=env["ALB_AUTH_CLIENT_ID"],
             jwks_url=env["ALB_AUTH_JWKS_URL"],
         )
-        access = await asyncio.to_thread(
-            access_verifier.verify, seen["x-amzn-oidc-accesstoken"], expected_sub=claims["sub"]
+        facts = await asyncio.to_thread(
+            access_verifier.check, seen["x-amzn-oidc-accesstoken"], expected_sub=claims["sub"]
         )
-        assert access["cognito:groups"] == ["admin"]
+        assert facts.access_token_claims["cognito:groups"] == ["admin"]
 
         headers = {"Authorization": "Bearer " + seen["x-amzn-oidc-accesstoken"]}
         async with stand_in.client.get(env["COGNITO_USERINFO_URL"], headers=headers) as info:

@@ -73,13 +73,13 @@ def with_user_pool(monkeypatch, configured, pool):
 @pytest.fixture
 def verify_calls(monkeypatch):
     calls: list[str] = []
-    original = AlbJwtVerifier.verify
+    original = AlbJwtVerifier.verify_with_header
 
     def counting(self, token):
         calls.append(token)
         return original(self, token)
 
-    monkeypatch.setattr(AlbJwtVerifier, "verify", counting)
+    monkeypatch.setattr(AlbJwtVerifier, "verify_with_header", counting)
     return calls
 
 

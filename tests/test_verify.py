@@ -397,7 +397,8 @@ def test_verify_module_does_not_import_streamlit():
     import sys
 
     code = (
-        "import sys, streamlit_alb_auth.verify, streamlit_alb_auth.keys, streamlit_alb_auth.cognito;"
+        "import sys, streamlit_alb_auth.verify, streamlit_alb_auth.keys, streamlit_alb_auth.idp;"
+        "import streamlit_alb_auth.auth, streamlit_alb_auth.config, streamlit_alb_auth.identity;"
         "from streamlit_alb_auth import AlbAuthError, AlbJwtVerifier;"
         "print('streamlit' in sys.modules)"
     )

@@ -99,6 +99,7 @@ class DevConfig:
             "ALB_AUTH_USER_POOL_ID": self.user_pool_id,
             "ALB_AUTH_JWKS_URL": self.loopback_url + JWKS_PATH,
             "COGNITO_USERINFO_URL": self.loopback_url + USERINFO_PATH,
+            "ALB_AUTH_SHOW_DETAILS": "1",  # the developer sees configuration problems on the page
         }
 
     def lambda_environment(self) -> dict[str, str]:

@@ -1,0 +1,207 @@
+"""``AlbUser``: the verified identity, with the same fields whichever identity provider signed the user in.
+
+What each provider puts in ``x-amzn-oidc-data`` differs (seen in real ALB tokens): Cognito sends
+``username`` and ``email``; Entra ID ``name``, ``email`` and a Graph ``picture`` URL; Google, with the
+default scope, only ``sub`` and ``picture``; Auth0 ``nickname``, ``name`` and ``picture``. The
+properties below read whichever claim the provider sent, from the ALB-signed claims first, then from
+what the IdP itself vouched for (the verified access token or the userinfo answer).
+No Streamlit import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+from streamlit_alb_auth.idp import groups_in
+
+DEFAULT_GROUPS_CLAIM = "cognito:groups"
+_IDP_BY_HOST_SUFFIX = (
+    (".amazonaws.com", "cognito"),
+    ("login.microsoftonline.com", "entra"),
+    ("sts.windows.net", "entra"),
+    ("accounts.google.com", "google"),
+    (".auth0.com", "auth0"),
+    (".okta.com", "okta"),
+    (".oktapreview.com", "okta"),
+)
+
+
+class AlbUser(Mapping[str, Any]):
+    """The signed-in user as the ALB vouched for it: a read-only sibling of ``st.user``.
+
+    Item and attribute access read the verified ``x-amzn-oidc-data`` claims (``user["email"]``,
+    ``user.email``); ``"is_logged_in"`` is always present. ``email``, ``name``, ``username``,
+    ``picture``, ``issuer`` and ``idp`` are normalised across providers. ``groups`` come only from what
+    the identity provider vouched for (a verified access token, userinfo, or your ``groups_provider``),
+    because the ALB does not sign the access token and anyone able to reach the app could forge it.
+    """
+
+    __slots__ = (
+        "_access_token_claims",
+        "_claims",
+        "_groups",
+        "_header",
+        "_header_values",
+        "_problem",
+        "_userinfo",
+        "_verified_under",
+    )
+
+    def __init__(
+        self,
+        claims: Mapping[str, Any] | None = None,
+        *,
+        access_token_claims: Mapping[str, Any] | None = None,
+        userinfo: Mapping[str, Any] | None = None,
+        groups: tuple[str, ...] | None = None,
+        header: Mapping[str, Any] | None = None,
+        header_values: tuple[str, ...] = (),
+        problem: str | None = None,
+        verified_under: Any = None,
+    ) -> None:
+        access = MappingProxyType(dict(access_token_claims or {}))
+        answer = MappingProxyType(dict(userinfo or {}))
+        if groups is None:
+            groups = groups_in(answer, DEFAULT_GROUPS_CLAIM) or groups_in(access, DEFAULT_GROUPS_CLAIM) or ()
+        object.__setattr__(self, "_claims", MappingProxyType(dict(claims or {})))
+        object.__setattr__(self, "_access_token_claims", access)
+        object.__setattr__(self, "_userinfo", answer)
+        object.__setattr__(self, "_groups", tuple(groups))
+        object.__setattr__(self, "_header", MappingProxyType(dict(header or {})))
+        object.__setattr__(self, "_header_values", header_values)
+        object.__setattr__(self, "_problem", problem)
+        object.__setattr__(self, "_verified_under", verified_under)
+
+    def _first(self, *names: str) -> str | None:
+        for source in (self._claims, self._userinfo, self._access_token_claims):
+            for name in names:
+                value = source.get(name)
+                if isinstance(value, str) and value:
+                    return value
+        return None
+
+    @property
+    def is_logged_in(self) -> bool:
+        return bool(self._claims.get("sub"))
+
+    @property
+    def sub(self) -> str | None:
+        return self._claims.get("sub")
+
+    @property
+    def email(self) -> str | None:
+        return self._first("email")
+
+    @property
+    def name(self) -> str | None:
+        """``name``; else given and family name; else Auth0's ``nickname``."""
+        full = self._first("name")
+        if full:
+            return full
+        parts = [self._first("given_name"), self._first("family_name")]
+        return " ".join(part for part in parts if part) or self._first("nickname")
+
+    @property
+    def username(self) -> str | None:
+        """Cognito's ``username``, ``cognito:username``, ``preferred_username``, or Auth0's ``nickname``."""
+        return self._first("username", "cognito:username", "preferred_username", "nickname")
+
+    @property
+    def picture(self) -> str | None:
+        return self._first("picture")
+
+    @property
+    def issuer(self) -> str | None:
+        """Who signed the user in (the token header's ``iss``, which the ALB always sends)."""
+        value = self._header.get("iss") or self._claims.get("iss")
+        return value if isinstance(value, str) else None
+
+    @property
+    def idp(self) -> str | None:
+        """A short name for the issuer: cognito, entra, google, auth0, okta, keycloak, else its host."""
+        issuer = self.issuer
+        if not issuer:
+            return None
+        parts = urlsplit(issuer)
+        host = (parts.hostname or "").lower()
+        if "/realms/" in parts.path:
+            return "keycloak"
+        for suffix, name in _IDP_BY_HOST_SUFFIX:
+            if host == suffix.lstrip(".") or host.endswith(suffix):
+                return name if name != "cognito" or host.startswith("cognito-idp.") else host
+        return host or None
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return self._groups
+
+    @property
+    def claims(self) -> Mapping[str, Any]:
+        """The verified ``x-amzn-oidc-data`` payload."""
+        return self._claims
+
+    @property
+    def access_token_claims(self) -> Mapping[str, Any]:
+        """The verified access token's claims; empty when it was not (or could not be) verified."""
+        return self._access_token_claims
+
+    @property
+    def userinfo(self) -> Mapping[str, Any]:
+        """The IdP's userinfo answer for this user, when it was asked; otherwise empty."""
+        return self._userinfo
+
+    @property
+    def problem(self) -> str | None:
+        """Why nobody is logged in, when a check failed (safe to show; never a token or a setting's value)."""
+        return self._problem
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "is_logged_in":
+            return self.is_logged_in
+        return self._claims[key]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._claims[key]
+        except KeyError:
+            raise AttributeError(f'AlbUser has no attribute "{key}".') from None
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise AttributeError("AlbUser is read-only")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError("AlbUser is read-only")
+
+    def __iter__(self) -> Iterator[str]:
+        yield "is_logged_in"
+        yield from (key for key in self._claims if key != "is_logged_in")
+
+    def __len__(self) -> int:
+        return 1 + sum(1 for key in self._claims if key != "is_logged_in")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {
+            "access_token_claims": dict(self._access_token_claims),
+            "userinfo": dict(self._userinfo),
+            "groups": self._groups,
+            "header": dict(self._header),
+            "header_values": self._header_values,
+            "problem": self._problem,
+            "verified_under": getattr(self._verified_under, "without_callables", lambda: None)(),
+        }
+        return (_restore_user, (dict(self._claims), state))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.items())
+
+    def __repr__(self) -> str:
+        if not self.is_logged_in:
+            return "AlbUser(is_logged_in=False)"
+        return f"AlbUser(sub={self.sub!r}, email={self.email!r}, groups={self.groups!r})"
+
+
+def _restore_user(claims: dict[str, Any], state: dict[str, Any]) -> AlbUser:
+    return AlbUser(claims, **state)

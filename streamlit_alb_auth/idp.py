@@ -1,0 +1,247 @@
+"""Verified facts from the identity provider: the access token the ALB forwards, and userinfo.
+
+The ALB signs only ``x-amzn-oidc-data``; ``x-amzn-oidc-accesstoken`` is passed through as the IdP issued
+it, so anyone who can reach the app could forge it. Its claims (and groups) are trusted only when:
+  * its signature verifies with the issuer's JWKS (asymmetric algorithms only), its ``iss`` is the
+    configured issuer, it has not expired, it was issued to this app (``aud`` contains the expected
+    audience, or ``client_id``/``azp``/``cid`` equals it), and its ``sub`` is the verified ALB ``sub``; or
+  * with ``userinfo`` on (or when the token is not a JWT this app can verify, as with Entra ID's Graph
+    tokens), the issuer's userinfo endpoint accepts it and answers for the same ``sub``.
+Cognito is a preset of the same thing (``IdpVerifier.cognito``): the pool's issuer, its
+``/.well-known/jwks.json``, ``token_use`` = ``access`` and the ``client_id`` claim.
+Pure Python (PyJWT); no Streamlit import.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from streamlit_alb_auth.errors import AccessTokenError, ConfigurationError, FetchError, UserinfoError
+from streamlit_alb_auth.fetch import Fetcher
+from streamlit_alb_auth.oidc import ASYMMETRIC_ALGORITHMS, OidcMetadata
+
+# ASCII only: ``\d`` would also match Arabic-Indic and other Unicode digits.
+USER_POOL_ID_PATTERN = re.compile(r"(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]+)_[0-9A-Za-z]+")
+MAX_ACCESS_TOKEN_LENGTH = 16 * 1024
+_TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
+
+
+def user_pool_issuer(user_pool_id: str) -> str:
+    """The issuer URL of a Cognito user pool (``REGION_ID``)."""
+    match = USER_POOL_ID_PATTERN.fullmatch(user_pool_id) if isinstance(user_pool_id, str) else None
+    if match is None:
+        raise ConfigurationError("not a Cognito user pool id (REGION_ID)", setting="user_pool_id")
+    return f"https://cognito-idp.{match['region']}.amazonaws.com/{user_pool_id}"
+
+
+@dataclass(frozen=True)
+class IdpFacts:
+    """What the IdP vouched for: the verified access token's claims and/or the userinfo answer."""
+
+    access_token_claims: Mapping[str, Any] = field(default_factory=dict)
+    userinfo: Mapping[str, Any] = field(default_factory=dict)
+
+
+class IdpVerifier:
+    """Checks the forwarded access token (and/or asks userinfo) for one issuer and one app client.
+
+    Parameters
+    ----------
+    issuer : str
+        The IdP's issuer URL, as its tokens carry it in ``iss``.
+    audience : str
+        Who the access token must be for: in its ``aud``, or its ``client_id``/``azp``/``cid``. Required:
+        without it a token the same IdP issued to any other app would be accepted.
+    jwks_url, userinfo_url : str, optional
+        Instead of the URLs in the issuer's discovery document.
+    userinfo : bool
+        Ask the userinfo endpoint (once per token; answers are cached for ``userinfo_ttl`` seconds).
+    cognito : bool
+        Also require ``token_use`` = ``access`` (Cognito's access tokens; its ID tokens say ``id``).
+
+    Examples
+    --------
+    >>> verifier = IdpVerifier("https://idp.example.com/realms/main", audience="my-app")
+    >>> facts = verifier.check(access_token, expected_sub=alb_claims["sub"])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        issuer: str,
+        *,
+        audience: str | None,
+        jwks_url: str | None = None,
+        userinfo: bool = False,
+        userinfo_url: str | None = None,
+        cognito: bool = False,
+        leeway: float = 30.0,
+        timeout: float = 5.0,
+        userinfo_ttl: float = 300.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not audience:
+            raise ConfigurationError(
+                "checking access tokens needs client_id (or audience): without it a token the identity "
+                "provider issued to any other app would be accepted",
+                setting="client_id",
+            )
+        self.issuer = issuer
+        self.audience = audience
+        self.use_userinfo = userinfo
+        self.cognito = cognito
+        self.leeway = leeway
+        self.userinfo_ttl = userinfo_ttl
+        self._clock = clock
+        self.metadata = OidcMetadata(issuer, jwks_url=jwks_url, userinfo_url=userinfo_url, timeout=timeout)
+        self._userinfo_fetcher = Fetcher(
+            timeout=timeout, max_bytes=64 * 1024, max_fetches_per_minute=600, what="userinfo"
+        )
+        self._answers: collections.OrderedDict[str, tuple[Mapping[str, Any], float]] = (
+            collections.OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    @classmethod
+    def cognito_pool(cls, user_pool_id: str, *, client_id: str | None, **options: Any) -> IdpVerifier:
+        """The Cognito preset: issuer and JWKS from the pool id; ``token_use`` must be ``access``."""
+        issuer = user_pool_issuer(user_pool_id)
+        options.setdefault("jwks_url", None)
+        options["jwks_url"] = options["jwks_url"] or f"{issuer}/.well-known/jwks.json"
+        return cls(issuer, audience=options.pop("audience", None) or client_id, cognito=True, **options)
+
+    def check(self, access_token: str, *, expected_sub: str) -> IdpFacts:
+        """What the IdP vouches for about ``expected_sub``, or ``AccessTokenError`` saying why nothing."""
+        if not access_token or len(access_token) > MAX_ACCESS_TOKEN_LENGTH:
+            raise AccessTokenError("access token is missing or over the size cap")
+        if not _TOKEN_CHARACTERS.fullmatch(access_token):
+            raise AccessTokenError("access token has characters no token has")
+        if self.use_userinfo or not _is_verifiable_jwt(access_token):
+            return IdpFacts(userinfo=self._userinfo(access_token, expected_sub))
+        return IdpFacts(access_token_claims=self._verified_claims(access_token, expected_sub))
+
+    def _verified_claims(self, token: str, expected_sub: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") not in ASYMMETRIC_ALGORITHMS:
+                raise AccessTokenError("access token is not signed with an asymmetric algorithm")
+            kid = header.get("kid")
+            key = self.metadata.signing_key(kid if isinstance(kid, str) else None)
+            if header.get("alg") != key.algorithm:
+                raise AccessTokenError("access token names another algorithm than its key")
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[key.algorithm],
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iss", "sub"], "verify_aud": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise AccessTokenError(f"access token rejected ({type(exc).__name__})") from exc
+        except (ValueError, TypeError) as exc:
+            raise AccessTokenError(f"access token could not be checked ({type(exc).__name__})") from exc
+        if claims.get("iss") != self.issuer:  # exact, whatever PyJWT's version compares
+            raise AccessTokenError("access token was issued by another issuer")
+        if self.cognito and claims.get("token_use") != "access":
+            raise AccessTokenError("token is not an access token (token_use)")
+        if not self._is_for_this_app(claims):
+            raise AccessTokenError("access token was issued to another client (aud/client_id)")
+        if claims.get("sub") != expected_sub:
+            raise AccessTokenError("access token belongs to another user (sub)")
+        return claims
+
+    def _is_for_this_app(self, claims: Mapping[str, Any]) -> bool:
+        audience = claims.get("aud")
+        audiences = (
+            [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
+        )
+        if self.audience in audiences:
+            return True
+        return any(claims.get(name) == self.audience for name in ("client_id", "azp", "cid"))
+
+    def _userinfo(self, token: str, expected_sub: str) -> Mapping[str, Any]:
+        digest = hashlib.sha256(token.encode("ascii")).hexdigest()
+        now = self._clock()
+        with self._lock:
+            cached = self._answers.get(digest)
+            if cached is not None and cached[1] > now:
+                answer = cached[0]
+                return self._same_user(answer, expected_sub)
+        try:
+            url = self.metadata.userinfo_url()
+            response = self._userinfo_fetcher.get(
+                url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            )
+            answer = response.json()
+        except AccessTokenError as exc:
+            raise UserinfoError(f"userinfo endpoint unknown: {exc}") from exc
+        except FetchError as exc:
+            raise UserinfoError(f"userinfo refused: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(answer, dict):
+            raise UserinfoError("userinfo did not answer with a JSON object")
+        with self._lock:
+            self._answers[digest] = (answer, now + self.userinfo_ttl)
+            while len(self._answers) > 256:
+                self._answers.popitem(last=False)
+        return self._same_user(answer, expected_sub)
+
+    @staticmethod
+    def _same_user(answer: Mapping[str, Any], expected_sub: str) -> Mapping[str, Any]:
+        if answer.get("sub") != expected_sub:
+            raise UserinfoError("userinfo answered for another user (sub)")
+        return dict(answer)
+
+
+def _is_verifiable_jwt(token: str) -> bool:
+    """A JWS this app can check: three segments and a header without Entra ID's Graph ``nonce``."""
+    if token.count(".") != 2:
+        return False
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return False
+    return "nonce" not in header
+
+
+def claim_at(claims: Mapping[str, Any], path: str) -> Any:
+    """``claims[path]`` if present (names may contain dots, like Auth0's URL claims), else a dotted walk."""
+    if path in claims:
+        return claims[path]
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def groups_in(claims: Mapping[str, Any], path: str) -> tuple[str, ...] | None:
+    """The groups at ``path``: a string is one group, a list keeps its strings; ``None`` if absent."""
+    value = claim_at(claims, path)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(item for item in value if isinstance(item, str))
+    return ()
+
+
+def as_groups(result: Iterable[str] | str) -> tuple[str, ...]:
+    """A ``groups_provider`` result as groups: a string is one group; anything but strings is refused."""
+    groups = (result,) if isinstance(result, str) else tuple(result)
+    if not all(isinstance(group, str) for group in groups):
+        raise TypeError("groups_provider must return strings")
+    return groups
+
+
+__all__ = ["IdpFacts", "IdpVerifier", "as_groups", "claim_at", "groups_in", "user_pool_issuer"]
