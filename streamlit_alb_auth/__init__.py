@@ -2,7 +2,7 @@
 
     user = get_alb_user()        # verified, or the page stops with a clear message
     st.write(user.email, user.groups)
-    logout_button()
+    logout_button()              # also signs out this browser's other tabs
     require_groups("admin")      # only members of "admin" get past this line
 
     # or gate whole pages: the menu and the URLs follow the user's groups
@@ -21,7 +21,7 @@ from streamlit_alb_auth.errors import __all__ as _error_names
 
 if TYPE_CHECKING:
     from streamlit_alb_auth.authz import Page, navigation, require_groups
-    from streamlit_alb_auth.logout import logout_button
+    from streamlit_alb_auth.logout import logout_button, session_guard
     from streamlit_alb_auth.user import SESSION_STATE_KEY, AlbUser, get_alb_user
     from streamlit_alb_auth.verify import AlbJwtVerifier
 
@@ -32,6 +32,7 @@ _LAZY = {
     "AlbUser": "streamlit_alb_auth.user",
     "SESSION_STATE_KEY": "streamlit_alb_auth.user",
     "logout_button": "streamlit_alb_auth.logout",
+    "session_guard": "streamlit_alb_auth.logout",
     "AlbJwtVerifier": "streamlit_alb_auth.verify",
     "require_groups": "streamlit_alb_auth.authz",
     "Page": "streamlit_alb_auth.authz",
@@ -47,6 +48,7 @@ __all__ = [
     "logout_button",
     "navigation",
     "require_groups",
+    "session_guard",
     *_error_names,
 ]
 

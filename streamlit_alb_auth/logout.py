@@ -1,4 +1,4 @@
-"""``logout_button()``: a Streamlit-styled button that ends the ALB session, not just the page.
+"""``logout_button()`` and ``session_guard()``: end the ALB session, and leave every tab it ended in.
 
 Clearing ``st.session_state`` alone logs nobody out: the ALB still holds its session cookie and
 signs the next request. So the button sends the whole page to the path that expires that cookie
@@ -7,6 +7,11 @@ signs the next request. So the button sends the whole page to the path that expi
 The bundle is built from ``frontend/`` and committed in ``component/``. Streamlit finds it through
 the ``pyproject.toml`` shipped inside this package and serves it as static files; when the package
 is imported without being installed (no manifest to discover), the same files are sent inline.
+
+``session_guard()`` is the same bundle with nothing to show. Streamlit reads the ALB's identity
+headers once, when the websocket opens, and the ALB never re-checks an open websocket, so a tab
+stays "signed in" after its session ended elsewhere. The guard (one per browser tab in the bundle,
+however many elements ask for it) asks the ALB instead; see its docstring.
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ import logging
 import re
 import weakref
 from importlib import resources
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import streamlit as st
 from streamlit.components.v2.get_bidi_component_manager import get_bidi_component_manager
 from streamlit.errors import StreamlitAPIException
+from streamlit.string_util import validate_icon_or_emoji
 
 from streamlit_alb_auth.errors import UnsafeLogoutPathError
 from streamlit_alb_auth.user import SESSION_STATE_KEY
@@ -28,10 +34,27 @@ if TYPE_CHECKING:
     from streamlit.components.v2.component_manager import BidiComponentManager
     from streamlit.components.v2.types import ComponentRenderer
 
-__all__ = ["COMPONENT_NAME", "UnsafeLogoutPathError", "check_logout_path", "logout_button"]
+__all__ = [
+    "COMPONENT_NAME",
+    "GUARD_COMPONENT_NAME",
+    "UnsafeLogoutPathError",
+    "check_logout_path",
+    "logout_button",
+    "session_guard",
+]
 
 # "<[project] name>.<component name>" from the package's own pyproject.toml.
 COMPONENT_NAME = "streamlit-alb-auth.logout_button"
+GUARD_COMPONENT_NAME = "streamlit-alb-auth.session_guard"
+BUTTON_TYPES = ("secondary", "primary", "tertiary")
+DEFAULT_INTERVAL = 60.0
+MIN_INTERVAL = 1.0
+# Streamlit's own small JSON endpoint, fetched by its frontend on every (re)connect: present in
+# every Streamlit version this package supports, cheap (no script run), free of side effects, and
+# behind the ALB's authenticate rule like every app path. Never the health check: the templates
+# and the stand-in exempt that from sign-in, so it would say "alive" to a signed-out browser.
+PROBE_PATH = "_stcore/host-config"
+HEALTH_PATH = "_stcore/health"
 _JS, _CSS = "index.js", "style.css"
 _TRIGGER = "logout"
 
@@ -41,7 +64,9 @@ _TRIGGER = "logout"
 _SAFE_PATH = re.compile(r"/(?![/\\])[\w\-.~!$&'()*+,;=:@/?#%]*", re.ASCII)
 
 _LOGGER = logging.getLogger("streamlit_alb_auth")
-_RENDERERS: weakref.WeakKeyDictionary[BidiComponentManager, ComponentRenderer] = weakref.WeakKeyDictionary()
+_RENDERERS: weakref.WeakKeyDictionary[BidiComponentManager, dict[str, ComponentRenderer]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def check_logout_path(path: object) -> str:
@@ -69,26 +94,114 @@ def _inline(name: str) -> str:
     return f"/* streamlit-alb-auth {name} */\n{text}"
 
 
-def _renderer() -> ComponentRenderer:
-    """The mount function, defined once per running app's component manager.
+def _renderer(name: str) -> ComponentRenderer:
+    """The mount function of ``name``, defined once per running app's component manager.
 
     Not at import: the manifest lives on the running app's manager, which does not exist yet then
     (and AppTest makes a new one per test). Not on every rerun either: defining resolves the asset
     files on disk, about 0.3 ms a rerun that the registration already remembers.
     """
-    manager = get_bidi_component_manager()
-    renderer = _RENDERERS.get(manager)
+    renderers = _RENDERERS.setdefault(get_bidi_component_manager(), {})
+    renderer = renderers.get(name)
     if renderer is None:
-        renderer = _RENDERERS[manager] = _define()
+        renderer = renderers[name] = _define(name)
     return renderer
 
 
-def _define() -> ComponentRenderer:
+def _define(name: str) -> ComponentRenderer:
     try:
-        return st.components.v2.component(COMPONENT_NAME, js=_JS, css=_CSS)
+        return st.components.v2.component(name, js=_JS, css=_CSS)
     except StreamlitAPIException:
-        _LOGGER.debug("%s has no discovered asset_dir; sending its bundle inline", COMPONENT_NAME)
-        return st.components.v2.component(COMPONENT_NAME, js=_inline(_JS), css=_inline(_CSS))
+        _LOGGER.debug("%s has no discovered asset_dir; sending its bundle inline", name)
+        return st.components.v2.component(name, js=_inline(_JS), css=_inline(_CSS))
+
+
+def _app_path(tail: str) -> str:
+    """``tail`` under ``server.baseUrlPath``, where Streamlit serves it."""
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}/{tail}" if base else f"/{tail}"
+
+
+def _guard_data(
+    interval: float, signed_out_url: str | None, probe_path: str | None, *, explicit: bool
+) -> dict[str, Any]:
+    if isinstance(interval, bool) or not isinstance(interval, int | float):
+        raise TypeError(f"session_guard interval must be a number of seconds; got {interval!r}")
+    if not (interval == 0 or MIN_INTERVAL <= interval <= 86_400):
+        raise ValueError(
+            f"session_guard interval must be 0 (no polling) or {MIN_INTERVAL:g} to 86400 seconds; "
+            f"got {interval!r}"
+        )
+    probe = check_logout_path(_app_path(PROBE_PATH) if probe_path is None else probe_path)
+    if probe.split("?", 1)[0].split("#", 1)[0].rstrip("/").endswith(HEALTH_PATH):
+        raise ValueError(
+            "session_guard probe_path must pass the ALB's authenticate rule; the health check is "
+            "exempt from sign-in, so it would never see a session end"
+        )
+    return {
+        "interval": float(interval),
+        "probe": probe,
+        "signedOut": None if signed_out_url is None else check_logout_path(signed_out_url),
+        "explicit": explicit,
+    }
+
+
+def session_guard(
+    *,
+    interval: float = DEFAULT_INTERVAL,
+    signed_out_url: str | None = None,
+    probe_path: str | None = None,
+    key: str | None = None,
+) -> None:
+    """Send this browser tab away as soon as its ALB session has ended (logout elsewhere, expiry).
+
+    Renders nothing. In the browser, one guard runs per tab however many elements ask for it (a
+    ``logout_button`` brings one; a ``session_guard`` call's settings win over the button's):
+
+    - a ``logout_button`` click in another tab of this origin tells this one at once (a
+      ``BroadcastChannel``); the guard then probes until that logout has expired the cookies,
+      and leaves;
+    - when the tab becomes visible or focused, every ``interval`` seconds (jittered by +/-20%;
+      never while the tab is hidden), and when Streamlit is reconnecting its websocket, it fetches
+      ``probe_path`` with ``redirect: "manual"``, ``cache: "no-store"`` and the cookies. An opaque
+      redirect, 401 or 403 means the ALB session is gone: the tab goes to ``signed_out_url``. Any
+      other answer below 500 means the ALB let the request through. A 5xx, network error or
+      timeout is not a logout: it retries after 5 s, doubling up to 5 min.
+
+    At the default interval a visible tab makes about 60 requests an hour (the focus and
+    reconnect probes come on top, at most one a second).
+
+    Parameters
+    ----------
+    interval : float
+        Seconds between probes, 0 to probe only on focus, visibility and reconnects; otherwise
+        1 to 86400.
+    signed_out_url : str or None
+        Same-origin path a signed-out tab goes to, such as ``"/signed-out"`` (the templates'
+        signed-out page). ``None`` reloads the page, so the ALB asks the user to sign in.
+    probe_path : str or None
+        Same-origin path to probe. It must pass the ALB's authenticate rule, so never the health
+        check (refused). ``None`` uses Streamlit's ``/_stcore/host-config`` under
+        ``server.baseUrlPath``.
+    key : str or None
+        Element key, needed only for two guards with the same arguments on one page.
+
+    Raises
+    ------
+    UnsafeLogoutPathError
+        If ``signed_out_url`` or ``probe_path`` is not a same-origin path.
+    ValueError
+        If ``interval`` is out of range or ``probe_path`` is the health check.
+
+    Examples
+    --------
+    >>> import streamlit as st
+    >>> from streamlit_alb_auth import get_alb_user, session_guard
+    >>> user = get_alb_user()
+    >>> session_guard(interval=30, signed_out_url="/signed-out")
+    """
+    data = _guard_data(interval, signed_out_url, probe_path, explicit=True)
+    _renderer(GUARD_COMPONENT_NAME)(key=key, data={"guard": data}, width="content", height="content")
 
 
 def logout_button(
@@ -97,13 +210,18 @@ def logout_button(
     *,
     key: str | None = None,
     help: str | None = None,
+    type: Literal["secondary", "primary", "tertiary"] = "secondary",
+    icon: str | None = None,
     width: Literal["content", "stretch"] = "content",
+    guard: bool = True,
 ) -> bool:
-    """Show a button that signs the user out of the app and of the ALB.
+    """Show a button that signs the user out of the app and of the ALB, in every tab.
 
-    A click clears ``st.session_state[SESSION_STATE_KEY]`` and sends the whole page (not an
-    iframe: the component is rendered in the page) to ``path``, which should be the ALB rule that
-    expires the ALB session cookies and redirects to Cognito's ``/logout``.
+    A click clears ``st.session_state[SESSION_STATE_KEY]``, tells the app's other tabs in this
+    browser, and sends the whole page (not an iframe: the component is rendered in the page) to
+    ``path``, which should be the ALB rule that expires the ALB session cookies and redirects to
+    Cognito's ``/logout``. The button brings a ``session_guard()`` with its defaults (call
+    ``session_guard`` yourself for other settings; its settings win).
 
     Parameters
     ----------
@@ -115,9 +233,15 @@ def logout_button(
     key : str or None
         Widget key, needed only for two logout buttons with the same arguments.
     help : str or None
-        Tooltip shown on hover.
+        Tooltip shown on hover and on keyboard focus, like ``st.button``'s.
+    type : "secondary", "primary" or "tertiary"
+        The look of ``st.button`` of the same type.
+    icon : str or None
+        As ``st.button``'s: one emoji, or a Material Symbol such as ``":material/logout:"``.
     width : "content" or "stretch"
         Size the button to its label, or to the width of its container.
+    guard : bool
+        Also run the session guard in this tab (``False`` to leave it out).
 
     Returns
     -------
@@ -131,18 +255,28 @@ def logout_button(
     >>> user = get_alb_user()
     >>> with st.sidebar:
     ...     st.write(user.email)
-    ...     logout_button()
+    ...     logout_button(icon=":material/logout:", help="Ends your session in every tab")
     """
     check_logout_path(path)
     if not isinstance(label, str) or not label.strip():
         raise ValueError("logout_button label must be a non-empty string")
+    if help is not None and not isinstance(help, str):
+        raise TypeError(f"logout_button help must be a string or None; got {help!r}")
+    if type not in BUTTON_TYPES:
+        raise ValueError(f"logout_button type must be one of {BUTTON_TYPES}; got {type!r}")
     if width not in ("content", "stretch"):
         raise ValueError(f"logout_button width must be 'content' or 'stretch'; got {width!r}")
 
-    result = _renderer()(
-        key=key,
-        data={"path": path, "label": label, "help": help, "stretch": width == "stretch"},
-        width=width,
-        on_logout_change=_forget_user,
-    )
+    button = {
+        "path": path,
+        "label": label,
+        "help": help or None,
+        "stretch": width == "stretch",
+        "type": type,
+        "icon": validate_icon_or_emoji(icon),
+    }
+    data: dict[str, Any] = {"button": button}
+    if guard:
+        data["guard"] = _guard_data(DEFAULT_INTERVAL, None, None, explicit=False)
+    result = _renderer(COMPONENT_NAME)(key=key, data=data, width=width, on_logout_change=_forget_user)
     return bool(getattr(result, _TRIGGER, None))

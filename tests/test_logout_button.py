@@ -1,18 +1,24 @@
-"""logout_button in AppTest: what it renders, what a click does in Python, which paths it refuses."""
+"""logout_button and session_guard in AppTest: what they render, what a click does in Python, and
+which paths and settings they refuse."""
 
 from __future__ import annotations
 
 import json
+import math
+from unittest import mock
 
 import pytest
 from streamlit.components.v2.bidi_component.main import _make_trigger_id
 from streamlit.components.v2.component_path_utils import ComponentPathUtils
+from streamlit.errors import StreamlitAPIException
 from streamlit.testing.v1 import AppTest
 
 from streamlit_alb_auth import AlbAuthError
 from streamlit_alb_auth.logout import (
     COMPONENT_NAME,
+    GUARD_COMPONENT_NAME,
     UnsafeLogoutPathError,
+    _guard_data,
     _inline,
     check_logout_path,
 )
@@ -20,18 +26,20 @@ from streamlit_alb_auth.user import SESSION_STATE_KEY
 
 APP = """
 import streamlit as st
-from streamlit_alb_auth import logout_button
+from streamlit_alb_auth import logout_button, session_guard
 
 if "user_at_start" not in st.session_state:
     st.session_state["{key}"] = "alice"
 st.session_state["user_at_start"] = st.session_state.get("{key}")
 with st.sidebar if {in_sidebar} else st.container():
     st.session_state["clicked"] = logout_button({args})
+{extra}
 """
+DEFAULT_GUARD = {"interval": 60.0, "probe": "/_stcore/host-config", "signedOut": None, "explicit": False}
 
 
-def _app(args: str = "", *, in_sidebar: bool = False) -> AppTest:
-    script = APP.format(key=SESSION_STATE_KEY, args=args, in_sidebar=in_sidebar)
+def _app(args: str = "", *, in_sidebar: bool = False, extra: str = "") -> AppTest:
+    script = APP.format(key=SESSION_STATE_KEY, args=args, in_sidebar=in_sidebar, extra=extra)
     return AppTest.from_string(script, default_timeout=30).run()
 
 
@@ -58,10 +66,15 @@ def test_renders_the_packaged_bundle_with_label_and_path():
     assert element.proto.js_source_path == "index.js"
     assert element.proto.css_source_path == "style.css"
     assert _data(element) == {
-        "path": "/cognito/logout",
-        "label": "Log out",
-        "help": None,
-        "stretch": False,
+        "button": {
+            "path": "/cognito/logout",
+            "label": "Log out",
+            "help": None,
+            "stretch": False,
+            "type": "secondary",
+            "icon": "",
+        },
+        "guard": DEFAULT_GUARD,
     }
 
 
@@ -70,12 +83,93 @@ def test_renders_in_the_sidebar_with_options():
     assert not at.exception
     assert not at.main.get("bidi_component")
     (element,) = at.sidebar.get("bidi_component")
-    assert _data(element) == {
+    assert _data(element)["button"] == {
         "path": "/logout?next=%2F",
         "label": "Sign out",
         "help": "Ends the ALB session",
         "stretch": False,
+        "type": "secondary",
+        "icon": "",
     }
+
+
+@pytest.mark.parametrize("kind", ["primary", "secondary", "tertiary"])
+@pytest.mark.parametrize("icon", [":material/logout:", "\U0001f6aa", None])
+def test_type_and_icon_as_st_button_takes_them(kind, icon):
+    at = _app(f"type={kind!r}, icon={icon!r}, width='stretch'")
+    assert not at.exception
+    (element,) = at.get("bidi_component")
+    button = _data(element)["button"]
+    assert (button["type"], button["icon"], button["stretch"]) == (kind, icon or "", True)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ("type='danger'", "type must be one of"),
+        ("type=None", "type must be one of"),
+        ("icon=':material/no_such_icon_here:'", "not a valid Material icon"),
+        ("icon='https://evil.example/x.png'", "icon"),
+        ("icon='door'", "not a valid icon"),
+        ("help=42", "help must be a string"),
+    ],
+)
+def test_refuses_bad_type_icon_and_help(args, message):
+    at = _app(args)
+    assert at.exception
+    assert message in at.exception[0].message
+    assert not at.get("bidi_component")
+
+
+def test_guard_can_be_left_out():
+    at = _app("guard=False")
+    (element,) = at.get("bidi_component")
+    assert "guard" not in _data(element)
+
+
+def test_session_guard_is_its_own_element_of_the_same_bundle():
+    at = _app("guard=False", extra="session_guard(interval=0, signed_out_url='/signed-out')")
+    assert not at.exception
+    button, guard = at.get("bidi_component")
+    assert button.proto.component_name == COMPONENT_NAME
+    assert guard.proto.component_name == GUARD_COMPONENT_NAME
+    assert (guard.proto.js_source_path, guard.proto.css_source_path) == ("index.js", "style.css")
+    assert _data(guard) == {
+        "guard": {"interval": 0.0, "probe": "/_stcore/host-config", "signedOut": "/signed-out", "explicit": True}
+    }
+
+
+def test_default_probe_follows_the_base_url_path():
+    with mock.patch("streamlit.get_option", return_value="/apps/sales/"):
+        data = _guard_data(60, None, None, explicit=True)
+    assert data["probe"] == "/apps/sales/_stcore/host-config"
+
+
+@pytest.mark.parametrize("interval", [-1, 0.5, 86_401, math.nan, math.inf, True, "60", None])
+def test_refuses_intervals_out_of_range(interval):
+    with pytest.raises((TypeError, ValueError), match="interval"):
+        _guard_data(interval, None, None, explicit=True)
+
+
+@pytest.mark.parametrize("interval", [0, 1, 2.5, 60, 86_400])
+def test_accepts_intervals_in_range(interval):
+    assert _guard_data(interval, None, None, explicit=True)["interval"] == interval
+
+
+@pytest.mark.parametrize(
+    "probe", ["/_stcore/health", "/_stcore/health/", "/_stcore/health?x=1", "/app/_stcore/health#a"]
+)
+def test_refuses_the_health_check_as_probe(probe):
+    with pytest.raises(ValueError, match="health check"):
+        _guard_data(60, None, probe, explicit=True)
+
+
+@pytest.mark.parametrize("field", ["signed_out_url", "probe_path"])
+@pytest.mark.parametrize("path", ["//evil.example", "https://evil.example/", "javascript:alert(1)", "/a b"])
+def test_session_guard_refuses_paths_that_could_leave_the_origin(field, path):
+    at = _app("guard=False", extra=f"session_guard({field}={path!r})")
+    assert at.exception
+    assert "one leading '/'" in at.exception[0].message
 
 
 def test_click_forgets_the_session_user_before_the_script_runs():

@@ -1,12 +1,15 @@
 """The built wheel, installed for real (not editable) in a fresh venv, serves a working button.
 
 This is the only test that proves Streamlit finds the bundle through the package's own
-pyproject.toml once installed from a wheel, and that a click moves the whole page.
+pyproject.toml once installed from a wheel, and that a click moves the whole page. It also holds
+the button up against ``st.button`` of each type in the same page: colours at rest, hovered and
+keyboard-focused, and the help tooltip on hover and on keyboard focus.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -27,6 +30,10 @@ from streamlit_alb_auth import logout_button
 
 st.button("Native button")
 logout_button()
+for kind in ("secondary", "primary", "tertiary"):
+    help = f"Help for {kind}"
+    st.button(f"Native {kind}", type=kind, icon=":material/logout:", help=help, key=f"native-{kind}")
+    logout_button(label=f"Ours {kind}", type=kind, icon=":material/logout:", help=help, key=f"ours-{kind}")
 with st.sidebar:
     logout_button("/cognito/logout?from=sidebar", "Sign out", help="Ends the ALB session")
 """
@@ -95,6 +102,7 @@ def component_server(component_venv, tmp_path) -> Iterator[tuple[str, Path]]:
             "--browser.gatherUsageStats=false",
         ],
         cwd=tmp_path,
+        env=_without_pythonpath(),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -176,7 +184,7 @@ def test_installed_package_is_discovered_by_streamlit(component_venv, tmp_path):
     )
     root, asset_dirs = result.stdout.strip().split(" ", 1)
     assert Path(root).is_relative_to(component_venv), "found the checkout, not the install"
-    assert asset_dirs == "['component']"
+    assert asset_dirs == "['component', 'component']"  # logout_button, session_guard
 
 
 def _record_sent_frames(page) -> list[bytes]:
@@ -243,7 +251,9 @@ def test_sidebar_button_navigates_the_top_level_page(component_server, component
     page.goto(url)
     button = page.locator("[data-testid=stSidebar]").get_by_role("button", name="Sign out")
     button.wait_for(timeout=30_000)
-    assert button.get_attribute("title") == "Ends the ALB session"
+    tip = page.locator("[data-testid=stSidebar] [role=tooltip]")
+    assert tip.text_content() == "Ends the ALB session"
+    assert button.get_attribute("aria-describedby") == tip.get_attribute("id")
 
     with page.expect_navigation(url=target) as navigation:
         button.click()
@@ -251,3 +261,131 @@ def test_sidebar_button_navigates_the_top_level_page(component_server, component
     assert navigation.value.request.frame == page.main_frame
     assert page.url == target
     assert _sent_the_trigger(frames)
+
+
+# Computed styles of the given button, or of the focused one, looking into shadow roots (ours
+# renders in one).
+STYLE_OF = """(target) => {
+  let el = target;
+  if (!el) {
+    el = document.activeElement;
+    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+  }
+  if (!el || el.tagName !== "BUTTON") return null;
+  const s = getComputedStyle(el);
+  const props = ["background-color", "color", "border-top-color", "border-top-width", "border-radius",
+                 "min-height", "padding-left", "padding-top", "font-size", "font-weight", "line-height",
+                 "box-shadow"];
+  return [el.textContent, Object.fromEntries(props.map((p) => [p, s.getPropertyValue(p)]))];
+}"""
+TIP_STYLE = ["background-color", "color", "font-size", "padding-left", "padding-top", "border-radius"]
+
+
+def _channels(color: str) -> tuple[float, ...]:
+    """rgb()/rgba() or color(srgb ...) as (r, g, b, alpha) on a 0-255 scale for r, g, b."""
+    numbers = [float(n) for n in re.findall(r"[\d.]+", color.split("(", 1)[1])]
+    if color.startswith("color(srgb"):
+        # Out-of-gamut values (white lightened) are shown clamped.
+        numbers[:3] = [min(max(n, 0.0), 1.0) * 255 for n in numbers[:3]]
+    return (*numbers[:3], numbers[3] if len(numbers) > 3 else 1.0)
+
+
+def _same_look(ours: dict[str, str], native: dict[str, str]) -> list[str]:
+    """Properties that differ: colours by more than 3 of 255 a channel (rounding), others at all."""
+    differ = []
+    for name, value in native.items():
+        if "color" in name:
+            a, b = _channels(ours[name]), _channels(value)
+            if any(abs(x - y) > 3 for x, y in zip(a[:3], b[:3], strict=True)) or abs(a[3] - b[3]) > 0.02:
+                differ.append(f"{name}: ours {ours[name]}, st.button {value}")
+        elif name != "box-shadow" and ours[name] != value:
+            differ.append(f"{name}: ours {ours[name]}, st.button {value}")
+    return differ
+
+
+def _button(page, label: str):
+    return page.get_by_role("button", name=label, exact=True)
+
+
+@pytest.mark.parametrize("kind", ["secondary", "primary", "tertiary"])
+def test_each_type_looks_like_st_button_at_rest_hovered_and_focused(component_server, component_page, kind):
+    url, _ = component_server
+    page = component_page
+    page.goto(url)
+    native, ours = _button(page, f"Native {kind}"), _button(page, f"Ours {kind}")
+    ours.wait_for(timeout=30_000)
+    page.wait_for_timeout(500)  # the icon font
+
+    def look(button) -> dict[str, str]:
+        return button.evaluate(STYLE_OF)[1]
+
+    assert not _same_look(look(ours), look(native)), "at rest"
+    assert ours.bounding_box()["height"] == native.bounding_box()["height"]
+    for button in (ours, native):
+        button.hover()
+        page.wait_for_timeout(200)
+        hovered = look(button)
+        page.mouse.move(0, 0)
+        if button is ours:
+            hovered_ours = hovered
+    assert not _same_look(hovered_ours, hovered), "hovered"
+
+    focused: dict[str, dict[str, str]] = {}
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        found = page.evaluate(STYLE_OF, None)
+        if found and found[0].endswith(f"{kind}"):
+            focused[found[0]] = found[1]
+        if len(focused) == 2:
+            break
+    assert set(focused) == {f"logoutNative {kind}", f"logoutOurs {kind}"}, "Tab never reached both"
+    ours_focus, native_focus = focused[f"logoutOurs {kind}"], focused[f"logoutNative {kind}"]
+    assert ours_focus["box-shadow"] != "none"
+    assert not _same_look(ours_focus, native_focus), "keyboard-focused (the fill)"
+    # The focus ring: the primary colour at half strength, 0.2rem wide, on both.
+    ring = re.compile(r"(.+\)) 0px 0px 0px ([\d.]+)px")
+    (ours_ring, ours_width), (native_ring, native_width) = (
+        ring.fullmatch(ours_focus["box-shadow"]).groups(),
+        ring.fullmatch(native_focus["box-shadow"]).groups(),
+    )
+    assert ours_width == native_width
+    assert not _same_look({"ring-color": ours_ring}, {"ring-color": native_ring})
+
+
+def test_help_tooltip_shows_on_hover_and_on_keyboard_focus_like_st_button(component_server, component_page):
+    url, _ = component_server
+    page = component_page
+    page.goto(url)
+    ours = _button(page, "Ours secondary")
+    ours.wait_for(timeout=30_000)
+    tip = page.locator(".st-key-ours-secondary [role=tooltip]")
+    assert tip.text_content() == "Help for secondary"
+    assert ours.get_attribute("aria-describedby") == tip.get_attribute("id")
+    assert not tip.is_visible()
+
+    _button(page, "Native secondary").hover()
+    native_tip = page.get_by_test_id("stTooltipContent")
+    native_tip.wait_for()
+    native_look = native_tip.evaluate(
+        "(e, props) => Object.fromEntries(props.map((p) => [p, getComputedStyle(e).getPropertyValue(p)]))",
+        TIP_STYLE,
+    )
+    ours.hover()
+    tip.wait_for(state="visible")
+    ours_look = tip.evaluate(
+        "(e, props) => Object.fromEntries(props.map((p) => [p, getComputedStyle(e).getPropertyValue(p)]))",
+        TIP_STYLE,
+    )
+    assert not _same_look(ours_look, native_look)
+    # Above the button, not over it.
+    assert tip.bounding_box()["y"] + tip.bounding_box()["height"] <= ours.bounding_box()["y"]
+
+    page.mouse.move(0, 0)
+    tip.wait_for(state="hidden")
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if ours.evaluate("e => e.matches(':focus-visible')"):
+            break
+    else:
+        pytest.fail("Tab never reached the button")
+    tip.wait_for(state="visible")
