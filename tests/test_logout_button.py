@@ -10,7 +10,6 @@ from unittest import mock
 import pytest
 from streamlit.components.v2.bidi_component.main import _make_trigger_id
 from streamlit.components.v2.component_path_utils import ComponentPathUtils
-from streamlit.errors import StreamlitAPIException
 from streamlit.testing.v1 import AppTest
 
 from streamlit_alb_auth import AlbAuthError
@@ -135,7 +134,12 @@ def test_session_guard_is_its_own_element_of_the_same_bundle():
     assert guard.proto.component_name == GUARD_COMPONENT_NAME
     assert (guard.proto.js_source_path, guard.proto.css_source_path) == ("index.js", "style.css")
     assert _data(guard) == {
-        "guard": {"interval": 0.0, "probe": "/_stcore/host-config", "signedOut": "/signed-out", "explicit": True}
+        "guard": {
+            "interval": 0.0,
+            "probe": "/_stcore/host-config",
+            "signedOut": "/signed-out",
+            "explicit": True,
+        }
     }
 
 

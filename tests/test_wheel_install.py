@@ -187,6 +187,15 @@ def test_installed_package_is_discovered_by_streamlit(component_venv, tmp_path):
     assert asset_dirs == "['component', 'component']"  # logout_button, session_guard
 
 
+def _tab_to(page, button) -> None:
+    """Press Tab until ``button`` has the keyboard focus."""
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if button.evaluate("e => e.matches(':focus-visible')"):
+            return
+    pytest.fail("Tab never reached the button")
+
+
 def _record_sent_frames(page) -> list[bytes]:
     """What the page sends Streamlit over its websocket (protobuf BackMsgs, as raw bytes)."""
     frames: list[bytes] = []
@@ -224,12 +233,7 @@ def test_keyboard_user_can_focus_and_press_the_button(component_server, componen
     button.wait_for(timeout=30_000)
     assert button.evaluate("e => e.tagName === 'BUTTON' && e.type === 'button'")
 
-    for _ in range(40):
-        page.keyboard.press("Tab")
-        if button.evaluate("e => e.matches(':focus-visible')"):
-            break
-    else:
-        pytest.fail("Tab never reached the logout button")
+    _tab_to(page, button)
     assert button.evaluate("e => getComputedStyle(e).boxShadow") != "none", "no focus ring"
 
     with page.expect_navigation(url=f"{url}/cognito/logout"):
@@ -382,10 +386,5 @@ def test_help_tooltip_shows_on_hover_and_on_keyboard_focus_like_st_button(compon
 
     page.mouse.move(0, 0)
     tip.wait_for(state="hidden")
-    for _ in range(60):
-        page.keyboard.press("Tab")
-        if ours.evaluate("e => e.matches(':focus-visible')"):
-            break
-    else:
-        pytest.fail("Tab never reached the button")
+    _tab_to(page, ours)
     tip.wait_for(state="visible")

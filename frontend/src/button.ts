@@ -11,6 +11,7 @@ export interface ButtonData {
 }
 
 const MATERIAL = /^:material\/(\w+):$/;
+const SEND_MS = 300;
 
 function part(parent: Element | ShadowRoot, selector: string, make: () => HTMLElement): HTMLElement {
   return parent.querySelector<HTMLElement>(selector) ?? parent.appendChild(make());
@@ -24,9 +25,10 @@ function element(tag: string, className: string): HTMLElement {
 
 /**
  * A native-looking <button>, reused across reruns (Streamlit calls the renderer again with the
- * same parentElement whenever `data` changes). `onClick` runs before the page leaves.
+ * same parentElement whenever `data` changes). `onClick` runs before the page leaves; the page
+ * waits for the promise it may return, but never more than SEND_MS.
  */
-export function renderButton(data: ButtonData, parent: HTMLElement | ShadowRoot, onClick: () => void): void {
+export function renderButton(data: ButtonData, parent: HTMLElement | ShadowRoot, onClick: () => unknown): void {
   const wrap = part(parent, ".st-alb-wrap", () => element("span", "st-alb-wrap"));
   const button = part(wrap, "button", () => {
     const made = element("button", "st-alb-logout") as HTMLButtonElement;
@@ -64,9 +66,11 @@ export function renderButton(data: ButtonData, parent: HTMLElement | ShadowRoot,
 
   button.onclick = () => {
     if (href === null) return;
-    // Trigger first so a path that stays inside the app still clears the user; navigating
-    // right away means a closing websocket can never swallow the logout itself.
-    onClick();
-    navigate(href);
+    button.onclick = null;
+    // Trigger first so a path that stays inside the app still clears the user. Streamlit sends
+    // it on its next tick (the returned promise); the cap means a closing websocket can never
+    // hold up the logout itself.
+    const sent = Promise.resolve(onClick());
+    void Promise.race([sent, new Promise((done) => setTimeout(done, SEND_MS))]).finally(() => navigate(href));
   };
 }

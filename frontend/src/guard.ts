@@ -132,8 +132,10 @@ function start(): void {
   new PerformanceObserver(onResources).observe({ type: "resource" });
 }
 
-/** Tell every other tab of this origin that this one is logging out. */
+/** Tell every other tab of this origin that this one is logging out; this one stops guarding. */
 export function announceLogout(): void {
+  leaving = true;
+  stopTimer();
   channel?.postMessage("logout");
 }
 

@@ -9,14 +9,15 @@ interface RendererArgs {
   data: { button?: ButtonData; guard?: GuardData };
   key: string;
   parentElement: HTMLElement | ShadowRoot;
-  setTriggerValue: (name: "logout", value: boolean) => void;
+  // Typed void by Streamlit; 1.67 returns a promise settled once the trigger is sent.
+  setTriggerValue: (name: "logout", value: boolean) => unknown;
 }
 
 export default function render({ data, key, parentElement, setTriggerValue }: RendererArgs): (() => void) | void {
   if (data.button) {
     renderButton(data.button, parentElement, () => {
-      setTriggerValue("logout", true);
       announceLogout();
+      return setTriggerValue("logout", true);
     });
   }
   if (data.guard) return guard(key, data.guard);

@@ -5,12 +5,14 @@ Without Chromium the suite is skipped, unless ``CI`` is set, where a missing bro
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,11 +42,24 @@ class DevServer:
 def dev_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     """``python -m streamlit_alb_auth dev`` (the packaged demo: run from a folder without a
     ``demo_app.py``), stopped with SIGTERM (and killed if it hangs)."""
+    with running_dev_server(tmp_path_factory.mktemp("dev")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def start_dev_server(chromium_path: Path) -> Callable[..., AbstractContextManager[DevServer]]:
+    """``running_dev_server`` for modules that run their own app: ``with start_dev_server(folder,
+    "app.py") as server``."""
+    return running_dev_server
+
+
+@contextlib.contextmanager
+def running_dev_server(folder: Path, *args: str) -> Iterator[DevServer]:
+    """``python -m streamlit_alb_auth dev *args`` run in ``folder``; the log is written there."""
     port, streamlit_port = _free_port(), _free_port()
-    folder = tmp_path_factory.mktemp("dev")
     log = folder / "dev-server.log"
     command = [
-        sys.executable, "-m", "streamlit_alb_auth", "dev",
+        sys.executable, "-m", "streamlit_alb_auth", "dev", *args,
         "--port", str(port), "--streamlit-port", str(streamlit_port),
     ]  # fmt: skip
     # Away from the checkout, the package must come from PYTHONPATH or the install, as for a user.
