@@ -550,22 +550,6 @@ def test_public_keys_are_served_without_a_session():
     run(scenario)
 
 
-# --- the demo without the stand-in ---------------------------------------------------------------------
-
-
-def test_demo_without_the_stand_in_explains_how_to_start_it(monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    for name in ("ALB_AUTH_ALB_ARN", "ALB_AUTH_KEY_URL", "ALB_AUTH_USER_POOL_ID", "ALB_AUTH_JWKS_URL"):
-        monkeypatch.delenv(name, raising=False)
-    from streamlit_alb_auth.demo import DEMO_APP
-
-    app = AppTest.from_file(str(DEMO_APP)).run(timeout=30)
-    assert not app.exception
-    assert "ALB" in app.warning[0].value
-    assert "streamlit-alb-auth dev" in app.code[0].value
-
-
 def test_dev_without_aiohttp_says_what_to_install(monkeypatch, capsys):
     import argparse
 

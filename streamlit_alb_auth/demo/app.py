@@ -15,6 +15,8 @@ Behind a real ALB, set ``ALB_AUTH_ALB_ARN`` (and the other ``ALB_AUTH_*`` settin
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from streamlit_alb_auth import Page, get_alb_user, logout_button, navigation
@@ -26,6 +28,15 @@ user = get_alb_user(required=False)
 if not user.is_logged_in:
     st.title("streamlit-alb-auth demo")
     st.warning(user.problem or "Nobody is signed in.", icon=":material/lock:")
+    # `streamlit-alb-auth dev` tells its Streamlit the URL to open: here is its internal port.
+    dev_url = os.environ.get("ALB_AUTH_DEV_URL")
+    if dev_url:
+        st.info(
+            "This is the internal port of `streamlit-alb-auth dev`: Streamlit itself, with no sign-in in "
+            f"front of it. Open **{dev_url}** to sign in through the local ALB stand-in.",
+            icon=":material/login:",
+        )
+        st.stop()
     st.markdown(
         "This page shows the identity an AWS Application Load Balancer vouches for, so it only "
         "makes sense behind one. To try it without AWS, start it behind the local ALB stand-in:"

@@ -2,6 +2,11 @@
 
 Streamlit stays in our process group, so a terminal's Ctrl-C reaches it too; we still terminate
 it ourselves (then kill it after a grace period) so SIGTERM to us alone also leaves nothing behind.
+Its output passes through us (``output.py``), so the terminal shows one banner and one "Stopping...".
+
+A health check alone cannot tell our Streamlit from another one on the same port, so the port must
+be free before we start ours, and "ready" means healthy *and* our child still running; if it exits,
+we say why (a taken port gets named) instead of serving someone else's app.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from aiohttp import web
 
 from streamlit_alb_auth.devserver.app import build_app
 from streamlit_alb_auth.devserver.config import DevConfig
+from streamlit_alb_auth.devserver.output import LINE_LIMIT, ChildOutput
 
 STARTUP_SECONDS = 60.0
 STOP_GRACE_SECONDS = 10.0
+DEV_URL_ENV = "ALB_AUTH_DEV_URL"
 
 
 def free_port() -> int:
@@ -60,6 +67,29 @@ async def wait_until_healthy(url: str, timeout: float = STARTUP_SECONDS) -> bool
     return False
 
 
+def port_is_free(port: int) -> bool:
+    """Whether our Streamlit can listen on ``port``: bound the way Streamlit binds (SO_REUSEADDR)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def child_environment(config: DevConfig) -> dict[str, str]:
+    """The app's settings, the URL to open (the demo shows it on the internal port), no welcome banner."""
+    return {
+        **os.environ,
+        **config.app_environment(),
+        DEV_URL_ENV: config.public_url + "/",
+        # Older Streamlit ignores an option it lacks; ChildOutput drops the banner there instead.
+        "STREAMLIT_LOGGER_HIDE_WELCOME_MESSAGE": "true",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
 def banner(config: DevConfig) -> str:
     users = ", ".join(
         user.email + (f" ({', '.join(user.groups)})" if user.groups else "") for user in config.users
@@ -67,7 +97,6 @@ def banner(config: DevConfig) -> str:
     return (
         f"\n  streamlit-alb-auth dev: open {config.public_url}/\n"
         f"  sign in as: {users}\n"
-        f"  Streamlit itself is on {config.upstream_url} (internal: no sign-in and no identity there)\n"
         "  Ctrl-C stops both.\n"
     )
 
@@ -87,6 +116,13 @@ async def _stop(child: asyncio.subprocess.Process) -> None:
 
 async def serve(config: DevConfig, app: Path) -> int:
     """Until SIGINT/SIGTERM (exit 0) or Streamlit's exit (its code, or 1)."""
+    if not port_is_free(config.streamlit_port):
+        print(
+            f"cannot start Streamlit on 127.0.0.1:{config.streamlit_port}: the port is in use "
+            "(another Streamlit?). Pass another --streamlit-port, or leave it out to use a free one.",
+            file=sys.stderr,
+        )
+        return 2
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -94,6 +130,7 @@ async def serve(config: DevConfig, app: Path) -> int:
     runner = web.AppRunner(build_app(config), access_log=None)
     await runner.setup()
     child: asyncio.subprocess.Process | None = None
+    relays: list[asyncio.Task[None]] = []
     try:
         try:
             await web.TCPSite(runner, "127.0.0.1", config.port).start()
@@ -102,25 +139,56 @@ async def serve(config: DevConfig, app: Path) -> int:
             return 2
         child = await asyncio.create_subprocess_exec(
             *streamlit_command(app, config.streamlit_port),
-            env={**os.environ, **config.app_environment()},
+            env=child_environment(config),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            limit=LINE_LIMIT,
         )
-        stopped = asyncio.ensure_future(stop.wait())
-        exited = asyncio.ensure_future(child.wait())
-        ready = asyncio.ensure_future(wait_until_healthy(config.upstream_url))
-        await asyncio.wait({stopped, exited, ready}, return_when=asyncio.FIRST_COMPLETED)
-        if ready.done() and ready.result():
-            print(banner(config), flush=True)
-            await asyncio.wait({stopped, exited}, return_when=asyncio.FIRST_COMPLETED)
-        elif ready.done():
-            print(f"Streamlit did not become healthy within {STARTUP_SECONDS:.0f}s", file=sys.stderr)
-        for task in (stopped, exited, ready):
-            task.cancel()
-        if stop.is_set():
-            return 0
-        return child.returncode or 1
+        output = ChildOutput()
+        assert child.stdout is not None and child.stderr is not None
+        relays = [
+            asyncio.ensure_future(output.relay(child.stdout, sys.stdout)),
+            asyncio.ensure_future(output.relay(child.stderr, sys.stderr)),
+        ]
+        return await _supervise(config, child, stop, output, relays)
     finally:
+        if stop.is_set():
+            print("  Stopping...", flush=True)
         if child is not None:
             await _stop(child)
+        if relays:
+            await asyncio.wait(relays, timeout=STOP_GRACE_SECONDS)
         await runner.cleanup()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+async def _supervise(
+    config: DevConfig,
+    child: asyncio.subprocess.Process,
+    stop: asyncio.Event,
+    output: ChildOutput,
+    relays: list[asyncio.Task[None]],
+) -> int:
+    """Healthy means our child is alive and answering: a health check alone could be another server's."""
+    stopped = asyncio.ensure_future(stop.wait())
+    exited = asyncio.ensure_future(child.wait())
+    ready = asyncio.ensure_future(wait_until_healthy(config.upstream_url))
+    try:
+        await asyncio.wait({stopped, exited, ready}, return_when=asyncio.FIRST_COMPLETED)
+        was_ready = ready.done() and ready.result() and child.returncode is None
+        if was_ready:
+            print(banner(config), flush=True)
+            await asyncio.wait({stopped, exited}, return_when=asyncio.FIRST_COMPLETED)
+        elif ready.done() and not stop.is_set():
+            print(f"Streamlit did not become healthy within {STARTUP_SECONDS:.0f}s", file=sys.stderr)
+        if stop.is_set():
+            return 0
+        if child.returncode is not None:
+            await asyncio.wait(relays, timeout=2)  # its last words first, then ours
+            why = output.explain_exit(child.returncode, config.streamlit_port, was_ready=was_ready)
+            print(why, file=sys.stderr)
+        return child.returncode or 1
+    finally:
+        for task in (stopped, exited, ready):
+            task.cancel()

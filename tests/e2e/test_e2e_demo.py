@@ -112,7 +112,8 @@ def test_forged_header_straight_to_streamlit_shows_no_user(dev_server, browser):
     try:
         page = context.new_page()
         page.goto(dev_server.streamlit_url + "/")
-        expect(page.get_by_text("streamlit-alb-auth dev")).to_be_visible()
+        expect(page.get_by_text(re.compile("This is the internal port"))).to_be_visible()
+        expect(page.get_by_text(dev_server.base_url + "/", exact=True)).to_be_visible()
         expect(page.get_by_text(re.compile("could not be verified"))).to_be_visible()
         expect(page.get_by_text("attacker@example.com")).to_have_count(0)
     finally:
