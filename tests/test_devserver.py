@@ -383,6 +383,24 @@ def test_websocket_is_proxied_with_identity_and_without_client_headers():
     run(scenario)
 
 
+def test_internal_identity_headers_from_the_client_never_reach_the_app():
+    async def scenario(stand_in: Running) -> None:
+        cookies, _ = await _sign_in(stand_in, "user@example.com")
+        forged = {"X-Alb-Auth-Email": "admin@example.com", "x-alb-auth-groups": "admin"}
+        for path in ("/_stcore/agent/interact", "/media/x.png", "/_stcore/health"):
+            headers = {"Cookie": _cookie_header(cookies), **forged}
+            async with stand_in.client.post(stand_in.base + path, headers=headers) as answer:
+                seen = await answer.json()
+            assert not [name for name in seen if name.startswith("x-alb-auth-")], path
+        async with stand_in.client.ws_connect(
+            stand_in.base + "/_stcore/stream", headers={"Cookie": _cookie_header(cookies), **forged}
+        ) as socket:
+            seen = json.loads((await socket.receive()).data)
+        assert not [name for name in seen if name.startswith("x-alb-auth-")]
+
+    run(scenario)
+
+
 def test_off_site_first_paths_return_home_and_bodies_are_forwarded():
     async def scenario(stand_in: Running) -> None:
         cookies, landed = await _sign_in(stand_in, "user@example.com", path="//evil.example/x")

@@ -44,7 +44,7 @@ def _dropped(name: str, connection_tokens: frozenset[str], websocket: bool) -> b
     return (
         lower in HOP_BY_HOP
         or lower in connection_tokens
-        or lower.startswith("x-amzn-oidc-")
+        or lower.startswith(("x-amzn-oidc-", "x-alb-auth-"))  # x-alb-auth-*: st.user's source in st.App
         or (websocket and lower.startswith("sec-websocket-"))
     )
 

@@ -1,0 +1,218 @@
+"""AlbAuthMiddleware in a Starlette app, through Starlette's test client: what passes, what is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from streamlit import config
+from streamlit.testing.v1 import AppTest
+
+from streamlit_alb_auth.asgi import SCOPE_KEY, AlbAuthMiddleware, alb_auth
+from streamlit_alb_auth.cognito import CognitoAccessTokenVerifier
+from streamlit_alb_auth.errors import ConfigurationError
+from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer
+from streamlit_alb_auth.user_headers import OPTION, USER_HEADERS
+from streamlit_alb_auth.verify import AlbJwtVerifier
+
+CLAIMS = {"sub": "user-1", "email": "user@example.com", "name": "Zoë User", "username": "user-1"}
+
+
+def _seen(scope: dict[str, Any]) -> dict[str, Any]:
+    user = scope.get(SCOPE_KEY)
+    internal = {
+        name.decode(): value.decode("latin-1")
+        for name, value in scope["headers"]
+        if name.startswith(b"x-alb-auth-")
+    }
+    return {"email": user.email if user else None, "groups": list(user.groups) if user else [], **internal}
+
+
+async def _http(request: Request) -> JSONResponse:
+    return JSONResponse(_seen(request.scope))
+
+
+async def _socket(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_json(_seen(websocket.scope))
+    await websocket.close()
+
+
+@pytest.fixture
+def trusted_headers_option() -> Iterator[None]:
+    """The middleware sets a process-wide Streamlit option; every test starts and ends without it."""
+    config.set_option(OPTION, {}, where_defined="<default>")
+    yield
+    config.set_option(OPTION, {}, where_defined="<default>")
+
+
+@pytest.fixture
+def settings(signer: LocalAlbSigner, pool: LocalCognitoPool, key_server: LocalKeyServer) -> dict[str, str]:
+    return {
+        "alb_arn": signer.alb_arn,
+        "client_id": signer.client_id,
+        "issuer": signer.issuer,
+        "key_url": key_server.alb_key_url,
+        "user_pool_id": pool.user_pool_id,
+        "jwks_url": key_server.jwks_url,
+    }
+
+
+@pytest.fixture
+def client(settings: dict[str, str], trusted_headers_option: None) -> Iterator[TestClient]:
+    app = Starlette(
+        routes=[Route("/{path:path}", _http), WebSocketRoute("/_stcore/stream", _socket)],
+        middleware=[Middleware(AlbAuthMiddleware, **settings)],
+    )
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_verified_request_passes_with_verified_user_and_internal_headers(client, signer, pool):
+    token = pool.access_token("user-1", groups=["admins", "staff"])
+    forged = {"X-Alb-Auth-Email": "boss@example.com", "x-alb-auth-groups": "root"}
+    answer = client.get("/", headers={**signer.headers(CLAIMS, access_token=token), **forged})
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "email": "user@example.com",
+        "groups": ["admins", "staff"],
+        "x-alb-auth-sub": "user-1",
+        "x-alb-auth-email": "user@example.com",
+        "x-alb-auth-name": "Zoë User",
+        "x-alb-auth-groups": "admins,staff",
+        "x-alb-auth-is-logged-in": "true",
+    }
+
+
+def test_groups_need_a_verified_access_token(client, signer, pool):
+    other_users = pool.access_token("user-2", groups=["admins"])
+    answer = client.get("/", headers=signer.headers(CLAIMS, access_token=other_users))
+    assert answer.status_code == 200
+    assert answer.json()["groups"] == []
+    assert "x-alb-auth-groups" not in answer.json()
+
+
+def _refused(client: TestClient, headers: dict[str, str], path: str = "/") -> None:
+    answer = client.get(path, headers=headers)
+    assert answer.status_code == 401
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.text == "<!doctype html><title>401 Unauthorized</title><h1>401 Unauthorized</h1>\n"
+
+
+def test_missing_headers_are_refused(client, signer):
+    _refused(client, {})
+    _refused(client, {"x-alb-auth-email": "user@example.com", "x-alb-auth-is-logged-in": "true"})
+    _refused(client, {"x-amzn-oidc-identity": "user-1"}, path="/media/abc.png")
+
+
+def test_forged_token_from_another_key_is_refused(client, signer):
+    impostor = LocalAlbSigner(alb_arn=signer.alb_arn, client_id=signer.client_id, kid=signer.kid)
+    _refused(client, impostor.headers(CLAIMS))
+
+
+def test_expired_token_is_refused(client, signer):
+    _refused(client, signer.headers(CLAIMS, expires_in=-300))
+
+
+def test_token_from_another_alb_is_refused(client, signer, key_server):
+    other_alb = signer.alb_arn.replace("local-alb", "other-alb")
+    wrong_signer = LocalAlbSigner(alb_arn=other_alb, client_id=signer.client_id)
+    key_server.add_signer(wrong_signer)
+    _refused(client, wrong_signer.headers(CLAIMS))
+    assert key_server.fetches(wrong_signer.kid) == 0
+
+
+def test_identity_mismatch_and_repeated_headers_are_refused(client, signer):
+    _refused(client, signer.headers(CLAIMS, identity="admin"))
+    headers = signer.headers(CLAIMS)
+    twice = [*headers.items(), ("x-amzn-oidc-data", signer.sign({**CLAIMS, "sub": "admin"}))]
+    answer = client.get("/", headers=twice)
+    assert answer.status_code == 401
+
+
+def test_health_is_exempt_and_still_stripped(client):
+    answer = client.get("/_stcore/health", headers={"x-alb-auth-email": "boss@example.com"})
+    assert answer.status_code == 200
+    assert answer.json() == {"email": None, "groups": []}
+    _refused(client, {}, path="/_stcore/health/../metrics")
+    _refused(client, {}, path="/_stcore/metrics")
+
+
+def test_websocket_handshake_is_verified(client, signer):
+    with client.websocket_connect("/_stcore/stream", headers=signer.headers(CLAIMS)) as socket:
+        assert socket.receive_json()["x-alb-auth-email"] == "user@example.com"
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect("/_stcore/stream", headers={"x-alb-auth-email": "boss@example.com"}),
+    ):
+        pass
+    assert refused.value.code == 1008
+
+
+def test_verified_repeat_costs_no_cryptography(client, signer, pool):
+    headers = signer.headers(CLAIMS, access_token=pool.access_token("user-1", groups=["staff"]))
+    real_data, real_access = AlbJwtVerifier._verify_uncached, CognitoAccessTokenVerifier.verify
+    with (
+        mock.patch.object(
+            AlbJwtVerifier, "_verify_uncached", autospec=True, side_effect=real_data
+        ) as data_checks,
+        mock.patch.object(
+            CognitoAccessTokenVerifier, "verify", autospec=True, side_effect=real_access
+        ) as access_checks,
+    ):
+        for _ in range(5):
+            assert client.get("/", headers=headers).json()["groups"] == ["staff"]
+    assert data_checks.call_count == 1
+    assert access_checks.call_count == 1
+
+
+def test_startup_installs_exactly_the_internal_mapping(client):
+    assert config.get_option(OPTION) == dict(USER_HEADERS)
+
+
+def test_a_mapping_configured_elsewhere_stops_startup(settings, trusted_headers_option):
+    config.set_option(OPTION, dict(USER_HEADERS), where_defined="/app/.streamlit/config.toml")
+    app = Starlette(routes=[Route("/", _http)], middleware=[Middleware(AlbAuthMiddleware, **settings)])
+    with (
+        pytest.raises(ConfigurationError, match=r"server\.trustedUserHeaders is set .*config\.toml"),
+        TestClient(app),
+    ):
+        pass
+    with pytest.raises(ConfigurationError, match="Remove it"):
+        alb_auth(**settings)
+
+
+def test_unconfigured_middleware_stops_startup_and_serves_nothing(trusted_headers_option, monkeypatch):
+    monkeypatch.delenv("ALB_AUTH_ALB_ARN", raising=False)
+    app = Starlette(routes=[Route("/", _http)], middleware=[Middleware(AlbAuthMiddleware)])
+    with pytest.raises(ConfigurationError, match="No ALB ARN"), TestClient(app):
+        pass
+    assert TestClient(app).get("/").status_code == 503
+    with pytest.raises(ConfigurationError, match="No ALB ARN"):
+        alb_auth()
+    with pytest.raises(ConfigurationError, match="unknown setting"):
+        alb_auth(alb_arm="arn")
+
+
+def test_alb_auth_returns_the_middleware_for_st_app(settings):
+    arguments = alb_auth(exempt_paths=["/healthz"], **settings)
+    assert set(arguments) == {"middleware", "routes"}
+    [middleware] = arguments["middleware"]
+    assert middleware.cls is AlbAuthMiddleware
+    assert middleware.kwargs == {"exempt_paths": ("/healthz",), **settings}
+
+
+def test_alb_auth_in_a_page_script_refuses(signer):
+    """What happens when `streamlit run` does not see the st.App call and runs the file as a page."""
+    script = f"from streamlit_alb_auth.asgi import alb_auth\nalb_auth(alb_arn={signer.alb_arn!r})\n"
+    page = AppTest.from_string(script).run()
+    assert "ran inside a page script" in page.exception[0].message
