@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from streamlit_alb_auth.config import HOW_TO_CONFIGURE, SETTING_NAMES, AlbAuthSettings, resolve_settings
+from streamlit_alb_auth.config import SETTING_NAMES, AlbAuthSettings, resolve_settings
 from streamlit_alb_auth.errors import AlbAuthError, ConfigurationError
 from streamlit_alb_auth.request_user import RequestVerifier
 from streamlit_alb_auth.user_headers import (
@@ -69,8 +69,9 @@ class AlbAuthMiddleware:
     exempt_paths : iterable of str, optional
         Exact paths that pass unverified. Default: ``/_stcore/health`` and ``/_stcore/script-health-check``
         (under ``server.baseUrlPath`` when one is set).
-    alb_arn, client_id, issuer, key_url, user_pool_id, jwks_url
-        Settings as for ``get_alb_user``; unset ones come from ``ALB_AUTH_*`` and ``st.secrets``.
+    **settings
+        As for ``get_alb_user`` (``alb_arn``, ``client_id``, ``user_pool_id``, ``groups_provider``, ...);
+        unset ones come from the ``ALB_AUTH_*`` variables and ``st.secrets``.
 
     Examples
     --------
@@ -157,8 +158,9 @@ def alb_auth(*, exempt_paths: Iterable[str] | None = None, **settings: Any) -> d
     ----------
     exempt_paths : iterable of str, optional
         Paths that pass unverified; Streamlit's health checks by default.
-    alb_arn, client_id, issuer, key_url, user_pool_id, jwks_url
-        Settings as for ``get_alb_user``; unset ones come from ``ALB_AUTH_*`` and ``st.secrets``.
+    **settings
+        As for ``get_alb_user`` (``alb_arn``, ``client_id``, ``user_pool_id``, ``groups_provider``, ...);
+        unset ones come from the ``ALB_AUTH_*`` variables and ``st.secrets``.
 
     Returns
     -------
@@ -187,22 +189,18 @@ def alb_auth(*, exempt_paths: Iterable[str] | None = None, **settings: Any) -> d
             'nothing guards the server. Keep the literal `app = st.App("main.py", **alb_auth())` in '
             "the file you pass to `streamlit run` (a helper that builds the st.App is not detected)."
         )
-    _settings(settings)
+    RequestVerifier(_settings(settings))  # the same checks the middleware makes, at import time
     refuse_outside_mapping()
     exempt = None if exempt_paths is None else tuple(exempt_paths)
     return {"middleware": [Middleware(AlbAuthMiddleware, exempt_paths=exempt, **settings)], "routes": []}
 
 
 def _settings(arguments: Mapping[str, Any]) -> AlbAuthSettings:
-    unknown = sorted(set(arguments) - set(SETTING_NAMES))
+    known = (*SETTING_NAMES, "groups_provider")
+    unknown = sorted(set(arguments) - set(known))
     if unknown:
-        raise ConfigurationError(f"unknown setting(s) {unknown}; known: {list(SETTING_NAMES)}")
-    settings = resolve_settings(arguments)
-    if not settings.alb_arns:
-        raise ConfigurationError(
-            "No ALB ARN is configured, so no request can be trusted. " + HOW_TO_CONFIGURE
-        )
-    return settings
+        raise ConfigurationError(f"unknown setting(s) {unknown}; known: {list(known)}")
+    return resolve_settings(arguments)
 
 
 def _default_exempt_paths() -> tuple[str, ...]:

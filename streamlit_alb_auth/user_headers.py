@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from streamlit_alb_auth.errors import ConfigurationError
-from streamlit_alb_auth.user import AlbUser
+from streamlit_alb_auth.identity import AlbUser
 
 INTERNAL_HEADER_PREFIX = "x-alb-auth-"
 USER_HEADERS: Mapping[str, str] = MappingProxyType(
@@ -38,7 +38,7 @@ def identity_headers(user: AlbUser) -> list[tuple[bytes, bytes]]:
     values = {
         "sub": user.sub,
         "email": user.email,
-        "name": _text(user.claims.get("name")) or user.username,
+        "name": user.name or user.username,
         "groups": ",".join(user.groups) or None,
         "is_logged_in": "true",
     }

@@ -18,8 +18,8 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from streamlit_alb_auth.asgi import SCOPE_KEY, AlbAuthMiddleware, alb_auth
-from streamlit_alb_auth.cognito import CognitoAccessTokenVerifier
 from streamlit_alb_auth.errors import ConfigurationError
+from streamlit_alb_auth.idp import IdpVerifier
 from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer
 from streamlit_alb_auth.user_headers import OPTION, USER_HEADERS
 from streamlit_alb_auth.verify import AlbJwtVerifier
@@ -160,14 +160,12 @@ def test_websocket_handshake_is_verified(client, signer):
 
 def test_verified_repeat_costs_no_cryptography(client, signer, pool):
     headers = signer.headers(CLAIMS, access_token=pool.access_token("user-1", groups=["staff"]))
-    real_data, real_access = AlbJwtVerifier._verify_uncached, CognitoAccessTokenVerifier.verify
+    real_data, real_access = AlbJwtVerifier._verify_uncached, IdpVerifier.check
     with (
         mock.patch.object(
             AlbJwtVerifier, "_verify_uncached", autospec=True, side_effect=real_data
         ) as data_checks,
-        mock.patch.object(
-            CognitoAccessTokenVerifier, "verify", autospec=True, side_effect=real_access
-        ) as access_checks,
+        mock.patch.object(IdpVerifier, "check", autospec=True, side_effect=real_access) as access_checks,
     ):
         for _ in range(5):
             assert client.get("/", headers=headers).json()["groups"] == ["staff"]
