@@ -80,11 +80,38 @@ def _run_dev(args: argparse.Namespace) -> int:
     return run_dev(args)
 
 
+def _add_doctor_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "doctor",
+        help="check a live deployment (--url) or, without it, the configuration where the app runs",
+        description="With --url: sign-in redirect, health, logout, signed-out page, TLS and HSTS, seen from "
+        "outside. Without: the ALB ARN, key service, JWKS, clock, trustedUserHeaders and cookie name, "
+        "where the app runs. Exits 1 if any check fails.",
+    )
+    parser.add_argument("--url", help="the URL users open, e.g. https://app.example.com/")
+    parser.add_argument("--logout-path", default="/cognito/logout", help="(default: /cognito/logout)")
+    parser.add_argument("--health-path", default="/_stcore/health", help="(default: /_stcore/health)")
+    parser.add_argument(
+        "--cookie-name",
+        default="AWSELBAuthSessionCookie",
+        help="the listener's SessionCookieName (default: AWSELBAuthSessionCookie)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the checks as JSON")
+    parser.set_defaults(run=_run_doctor)
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    from streamlit_alb_auth.doctor import run_doctor
+
+    return run_doctor(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="streamlit-alb-auth", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     _add_template_command(commands)
     _add_dev_command(commands)
+    _add_doctor_command(commands)
     return parser
 
 

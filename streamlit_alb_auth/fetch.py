@@ -60,6 +60,9 @@ class FetchResponse:
     target: FetchTarget
     headers: Mapping[str, str]
     body: bytes
+    status: int = 200
+    # Every header line in order: ``headers`` keeps one value a name, a response may set many cookies.
+    header_items: tuple[tuple[str, str], ...] = ()
 
     def json(self) -> Any:
         """The body as JSON; ``FetchResponseError`` if it is not."""
@@ -122,8 +125,14 @@ class Fetcher:
         with self._lock:
             self._window.clear()
 
-    def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> FetchResponse:
-        """GET ``url`` within the bounds; raise the ``FetchError`` subclass that says what went wrong."""
+    def get(
+        self, url: str, *, headers: Mapping[str, str] | None = None, any_status: bool = False
+    ) -> FetchResponse:
+        """GET ``url`` within the bounds; raise the ``FetchError`` subclass that says what went wrong.
+
+        ``any_status=True`` returns a non-200 answer (a redirect too, still not followed) instead of
+        raising, for callers that inspect the answer itself (``streamlit-alb-auth doctor``).
+        """
         target = parse_fetch_url(url, f"{self.what} URL")
         extra = dict(headers or {})
         if not all(_HEADER_VALUE.fullmatch(value) for value in extra.values()):
@@ -131,7 +140,7 @@ class Fetcher:
         self._take_slot()
         deadline = time.monotonic() + self.timeout
         try:
-            return self._exchange(target, extra, deadline)
+            return self._exchange(target, extra, deadline, any_status)
         except FetchError:
             raise
         except TimeoutError as exc:
@@ -161,7 +170,9 @@ class Fetcher:
             self._window.append(now)
             self.fetch_count += 1
 
-    def _exchange(self, target: FetchTarget, headers: dict[str, str], deadline: float) -> FetchResponse:
+    def _exchange(
+        self, target: FetchTarget, headers: dict[str, str], deadline: float, any_status: bool = False
+    ) -> FetchResponse:
         sock = self._connect(target, deadline)
         try:
             sock.settimeout(_time_left(deadline, self.read_timeout))
@@ -171,13 +182,14 @@ class Fetcher:
             )
             response = http.client.HTTPResponse(_ReaderSocket(reader), method="GET")  # type: ignore[arg-type]
             response.begin()
-            if response.status != 200:
+            if response.status != 200 and not any_status:
                 kind = " (a redirect, not followed)" if 300 <= response.status < 400 else ""
                 raise FetchResponseError(
                     f"{self.what} at {target.where} answered HTTP {response.status}{kind}"
                 )
             body = self._read_body(response, target)
-            return FetchResponse(target, {k.lower(): v for k, v in response.getheaders()}, body)
+            items = tuple((name.lower(), value) for name, value in response.getheaders())
+            return FetchResponse(target, dict(items), body, response.status, items)
         finally:
             sock.close()
 

@@ -1,0 +1,207 @@
+"""``doctor`` without ``--url``: the app's own settings, checked where the app runs.
+
+Run it in the app's container or folder (so its environment, ``.streamlit/secrets.toml`` and
+``.streamlit/config.toml`` are the ones read): the ARN parses, the region's ALB key service and the
+IdP's JWKS answer from here, this clock agrees with theirs, Streamlit's ``server.trustedUserHeaders``
+maps no ``x-amzn-oidc-*`` header, and the logout cookie name is the listener's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from streamlit_alb_auth.config import AlbAuthSettings, resolve_settings
+from streamlit_alb_auth.doctor import Check, fail, ok, warn
+from streamlit_alb_auth.errors import ConfigurationError, FetchError
+from streamlit_alb_auth.fetch import Fetcher, FetchResponse
+from streamlit_alb_auth.keys import regional_key_base_url
+from streamlit_alb_auth.verify import DEFAULT_LEEWAY_SECONDS, AlbArn
+
+COOKIE_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")
+CLOCK_WARN_SECONDS = 5.0
+SETTINGS_FIX = (
+    "set ALB_AUTH_ALB_ARN (and ALB_AUTH_USER_POOL_ID or ALB_AUTH_ISSUER) or [alb_auth] in secrets.toml"
+)
+
+
+def check_configuration(
+    *,
+    cookie_name: str,
+    fetcher: Fetcher,
+    environ: Mapping[str, str] | None = None,
+    trusted_user_headers: Callable[[], Any] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> list[Check]:
+    """Check the settings ``get_alb_user`` would use here; see ``streamlit-alb-auth doctor --help``.
+
+    Examples
+    --------
+    >>> from streamlit_alb_auth.doctor import doctor_fetcher
+    >>> checks = check_configuration(cookie_name="AWSELBAuthSessionCookie", fetcher=doctor_fetcher())
+    ... # doctest: +SKIP
+    """
+    env = os.environ if environ is None else environ
+    try:
+        settings = resolve_settings({}, environ=env)
+    except ConfigurationError as error:
+        return [fail("settings", str(error), SETTINGS_FIX)]
+    arn_check, key_url = _alb_arn(settings)
+    checks = [arn_check]
+    dates: list[tuple[str, float]] = []
+    if key_url:
+        checks.append(_answers("key-service", key_url, fetcher, dates, needs_200=False))
+    jwks_url = _jwks_url(settings)
+    if jwks_url:
+        checks.append(_answers("jwks", jwks_url, fetcher, dates, needs_200=True))
+    else:
+        checks.append(
+            warn("jwks", "no user pool id, issuer or JWKS URL: access tokens and groups are not checked")
+        )
+    checks += [
+        _clock(dates, clock),
+        _trusted_user_headers(trusted_user_headers or _streamlit_trusted_user_headers),
+        _cookie_name(cookie_name, env),
+    ]
+    return checks
+
+
+def _alb_arn(settings: AlbAuthSettings) -> tuple[Check, str]:
+    if not settings.alb_arns:
+        return fail("alb-arn", "no ALB ARN is configured: every request would be refused", SETTINGS_FIX), ""
+    try:
+        arns = [AlbArn.parse(arn) for arn in settings.alb_arns]
+    except ConfigurationError as error:
+        return fail("alb-arn", str(error), "copy the LoadBalancerArn output of the stack"), ""
+    regions = sorted({arn.region for arn in arns})
+    key_url = settings.key_url or regional_key_base_url(arns[0].region, arns[0].partition)
+    return ok("alb-arn", f"{len(arns)} ALB ARN(s) parse; region {', '.join(regions)}"), key_url
+
+
+def _jwks_url(settings: AlbAuthSettings) -> str:
+    if settings.jwks_url:
+        return settings.jwks_url
+    issuer = settings.issuer
+    if not issuer and settings.user_pool_id:
+        region = settings.user_pool_id.split("_", 1)[0]
+        issuer = f"https://cognito-idp.{region}.amazonaws.com/{settings.user_pool_id}"
+    return f"{issuer.rstrip('/')}/.well-known/jwks.json" if issuer else ""
+
+
+def _answers(
+    name: str, url: str, fetcher: Fetcher, dates: list[tuple[str, float]], *, needs_200: bool
+) -> Check:
+    """``url`` answers from here (any HTTP answer for the key service: it has no index, only keys)."""
+    try:
+        response = fetcher.get(url, any_status=True)
+    except FetchError as error:
+        return fail(
+            name,
+            f"{url} does not answer from here: {error}",
+            "give the tasks a route out (a NAT gateway: the ALB key host has no VPC endpoint)",
+        )
+    _remember_date(url, response, dates)
+    if not needs_200:
+        return ok(name, f"{url} answers (HTTP {response.status})")
+    if response.status != 200:
+        return fail(
+            name, f"{url} answers HTTP {response.status}", "check the user pool id / issuer / JWKS URL"
+        )
+    keys = _json_keys(response)
+    if not keys:
+        return fail(
+            name, f"{url} answers without a JWKS (no keys)", "point ALB_AUTH_JWKS_URL at the pool's jwks.json"
+        )
+    return ok(name, f"{url} answers with {len(keys)} key(s)")
+
+
+def _json_keys(response: FetchResponse) -> list[Any]:
+    try:
+        body = response.json()
+    except FetchError:
+        return []
+    keys = body.get("keys") if isinstance(body, dict) else None
+    return keys if isinstance(keys, list) else []
+
+
+def _remember_date(url: str, response: FetchResponse, dates: list[tuple[str, float]]) -> None:
+    with contextlib.suppress(TypeError, ValueError):
+        dates.append((url, parsedate_to_datetime(response.headers.get("date", "")).timestamp()))
+
+
+def _clock(dates: list[tuple[str, float]], clock: Callable[[], float]) -> Check:
+    if not dates:
+        return warn("clock", "no server answered with a Date header: the clock was not compared")
+    now = clock()
+    url, skew = max(((url, now - date) for url, date in dates), key=lambda pair: abs(pair[1]))
+    if abs(skew) > DEFAULT_LEEWAY_SECONDS:
+        return fail(
+            "clock",
+            f"this clock is {skew:+.0f} s off {url}'s Date: ALB tokens live about 120 s, "
+            "so they fail as expired",
+            "synchronise the clock (chrony / NTP; Fargate tasks are synchronised by AWS)",
+        )
+    if abs(skew) > CLOCK_WARN_SECONDS:
+        return warn(
+            "clock",
+            f"this clock is {skew:+.0f} s off {url}'s Date (within the {DEFAULT_LEEWAY_SECONDS:g} s leeway)",
+        )
+    return ok("clock", f"this clock agrees with the servers' Date headers (within {CLOCK_WARN_SECONDS:g} s)")
+
+
+def _streamlit_trusted_user_headers() -> Any:
+    """What Streamlit resolves here: ``.streamlit/config.toml``, ``~/.streamlit`` and the environment."""
+    from streamlit import config
+
+    config.get_config_options(force_reparse=True)
+    return config.get_option("server.trustedUserHeaders")
+
+
+def _trusted_user_headers(read: Callable[[], Any]) -> Check:
+    try:
+        mapping = read()
+    except Exception as error:  # Streamlit's config errors are its own types; report, do not crash
+        return fail(
+            "trusted-user-headers", f"Streamlit's configuration does not load: {error}", "fix config.toml"
+        )
+    if isinstance(mapping, str):
+        import json
+
+        try:
+            mapping = json.loads(mapping)
+        except ValueError:
+            return fail(
+                "trusted-user-headers", "server.trustedUserHeaders is not JSON", "write it as a JSON object"
+            )
+    unsafe = sorted(
+        str(header) for header in (mapping or {}) if str(header).lower().startswith("x-amzn-oidc-")
+    )
+    if unsafe:
+        return fail(
+            "trusted-user-headers",
+            f"server.trustedUserHeaders copies {', '.join(unsafe)} into st.user unverified "
+            "(x-amzn-oidc-identity and -accesstoken are unsigned; -data changes every request)",
+            "remove them; read the user with get_alb_user(), which verifies x-amzn-oidc-data",
+        )
+    return ok("trusted-user-headers", "server.trustedUserHeaders maps no x-amzn-oidc-* header")
+
+
+def _cookie_name(cookie_name: str, env: Mapping[str, str]) -> Check:
+    if not COOKIE_NAME.fullmatch(cookie_name):
+        return fail(
+            "cookie-name", f"{cookie_name!r} is not a cookie name", "pass the listener's SessionCookieName"
+        )
+    lambda_name = env.get("SESSION_COOKIE_NAME", "").strip()
+    if lambda_name and lambda_name != cookie_name:
+        return fail(
+            "cookie-name",
+            f"SESSION_COOKIE_NAME here is {lambda_name}, the listener's is {cookie_name}: "
+            "logout would expire the wrong cookie",
+            "make SESSION_COOKIE_NAME and the listener's SessionCookieName the same",
+        )
+    return ok("cookie-name", f"session cookie {cookie_name}-0..3")

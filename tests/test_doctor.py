@@ -1,0 +1,308 @@
+"""``streamlit-alb-auth doctor`` against the local ALB stand-in: it passes, and broken set-ups fail by name.
+
+The stand-in (``build_app``) runs on a loopback port in a thread of its own, in front of a small
+aiohttp app playing Streamlit (``/_stcore/health`` answers ``ok``); doctor's requests are the
+package's bounded fetcher, blocking, from the test's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from aiohttp import web
+
+from streamlit_alb_auth.devserver.app import build_app
+from streamlit_alb_auth.devserver.config import DevConfig
+from streamlit_alb_auth.devserver.lambda_target import load_handler
+from streamlit_alb_auth.devserver.runner import free_port
+from streamlit_alb_auth.doctor import Check, doctor_fetcher
+from streamlit_alb_auth.doctor.live import check_deployment
+from streamlit_alb_auth.doctor.local import check_configuration
+
+ROOT = Path(__file__).resolve().parents[1]
+COOKIE = "AWSELBAuthSessionCookie"
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def _fake_streamlit() -> web.Application:
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(text="ok" if request.path == "/_stcore/health" else "<html>app</html>")
+
+    app = web.Application()
+    app.add_routes([web.route("*", "/{tail:.*}", answer)])
+    return app
+
+
+@contextmanager
+def stand_in(config_changes: dict[str, Any] | None = None, handler: Handler | None = None) -> Iterator[str]:
+    """The stand-in on a loopback port, in its own thread and event loop; yields its URL."""
+    config = replace(DevConfig(port=free_port(), streamlit_port=free_port()), **(config_changes or {}))
+    loop = asyncio.new_event_loop()
+    runners: list[web.AppRunner] = []
+
+    async def start() -> None:
+        for app, port in (
+            (_fake_streamlit(), config.streamlit_port),
+            (build_app(config, logout_handler=handler), config.port),
+        ):
+            runner = web.AppRunner(app)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            runners.append(runner)
+
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30)
+    try:
+        yield f"http://127.0.0.1:{config.port}/"
+    finally:
+
+        async def stop() -> None:
+            for runner in runners:
+                await runner.cleanup()
+
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+def live(url: str, **options: Any) -> dict[str, Check]:
+    checks = check_deployment(url, fetcher=doctor_fetcher(), **options)
+    return {check.name: check for check in checks}
+
+
+def statuses(checks: dict[str, Check]) -> dict[str, str]:
+    return {name: check.status for name, check in checks.items()}
+
+
+# --- doctor --url ----------------------------------------------------------------------------------
+
+
+def test_the_stand_in_passes() -> None:
+    with stand_in() as url:
+        checks = live(url)
+    assert "fail" not in statuses(checks).values(), checks
+    assert set(checks) == {"tls", "sign-in", "health", "logout", "signed-out", "hsts"}
+    assert "client_id=albauthdevlocalclient" in checks["sign-in"].reason
+    assert f"callback={url}oauth2/idpresponse" in checks["sign-in"].reason
+    assert f"{COOKIE}-0..3 in one answer" in checks["logout"].reason
+    # Loopback HTTP: TLS and HSTS cannot be checked, and doctor says so instead of passing them.
+    assert checks["tls"].status == checks["hsts"].status == "warn"
+    assert "loopback" in checks["tls"].reason
+
+
+def single_value(handler: Handler) -> Handler:
+    """The logout target group without multi-value headers: the event and answer as the ALB gives them."""
+
+    def run(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        single = {key: value for key, value in event.items() if not key.startswith("multiValue")}
+        single["headers"] = {name: values[0] for name, values in event["multiValueHeaders"].items()}
+        single["queryStringParameters"] = {
+            name: values[0] for name, values in event["multiValueQueryStringParameters"].items()
+        }
+        return handler(single, context)
+
+    return run
+
+
+def test_a_single_value_logout_chain_passes_when_it_expires_every_shard() -> None:
+    with stand_in(handler=single_value(load_handler())) as url:
+        checks = live(url)
+    assert checks["logout"].status == "ok", checks["logout"]
+    assert "a chain of 4 single-value answers" in checks["logout"].reason
+
+
+def only_first_shard(handler: Handler) -> Handler:
+    def run(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        answer = handler(event, context)
+        answer["multiValueHeaders"]["Set-Cookie"] = answer["multiValueHeaders"]["Set-Cookie"][:1]
+        return answer
+
+    return run
+
+
+def to_app_root(handler: Handler) -> Handler:
+    def run(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        answer = handler(event, context)
+        answer["multiValueHeaders"]["Location"] = ["/"]
+        return answer
+
+    return run
+
+
+def back_to(path: str) -> Callable[[Handler], Handler]:
+    """The logout URL the Lambda names (where the IdP sends users back) is ``path`` on the app."""
+
+    def wrap(handler: Handler) -> Handler:
+        def run(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            answer = handler(event, context)
+            (location,) = answer["multiValueHeaders"]["Location"]
+            assert location.endswith("logout_uri=http%3A%2F%2F127.0.0.1%3A" + location.rsplit("%3A", 1)[1])
+            answer["multiValueHeaders"]["Location"] = [location[: -len("%2F")] + quote(path, safe="")]
+            return answer
+
+        return run
+
+    return wrap
+
+
+@pytest.mark.parametrize(
+    ("broken", "name", "says"),
+    [
+        ({"config": {"exempt_paths": frozenset()}}, "health", "redirects to sign in"),
+        ({"config": {"exempt_paths": frozenset({"/", "/_stcore/health"})}}, "sign-in", "open to anyone"),
+        ({"handler": only_first_shard}, "logout", f"leaves {COOKIE}-1, {COOKIE}-2, {COOKIE}-3 alive"),
+        ({"config": {"cookie_name": "MyCookie"}}, "logout", "is the cookie name AWSELBAuthSessionCookie?"),
+        ({"handler": to_app_root}, "logout", "not the IdP's logout endpoint"),
+        ({"config": {"logout_path": "/logout-elsewhere"}}, "logout", "redirects to sign in"),
+    ],
+    ids=["health-behind-sign-in", "app-open", "one-shard", "cookie-name", "no-idp-logout", "no-logout-route"],
+)
+def test_a_broken_stand_in_fails_the_right_check(broken, name, says) -> None:
+    handler = broken["handler"](load_handler()) if "handler" in broken else None
+    with stand_in(broken.get("config"), handler) as url:
+        checks = live(url)
+    failed = [check.name for check in checks.values() if check.status == "fail"]
+    assert failed == [name], checks
+    assert says in checks[name].reason
+    assert checks[name].fix
+
+
+def test_a_signed_out_page_behind_sign_in_fails() -> None:
+    with stand_in(handler=back_to("/signed-out-but-private")(load_handler())) as url:
+        checks = live(url)
+    assert checks["signed-out"].status == "fail", checks["signed-out"]
+    assert "/signed-out-but-private requires sign-in" in checks["signed-out"].reason
+
+
+def test_a_public_signed_out_page_passes() -> None:
+    public = {"exempt_paths": frozenset({"/_stcore/health", "/signed-out"})}
+    with stand_in(public, back_to("/signed-out")(load_handler())) as url:
+        checks = live(url)
+    assert checks["signed-out"].status == "ok", checks["signed-out"]
+    assert statuses(checks) == {**dict.fromkeys(checks, "ok"), "tls": "warn", "hsts": "warn"}
+
+
+def test_plain_http_off_loopback_fails_tls_without_a_request() -> None:
+    checks = live("http://app.example.com/")
+    assert statuses(checks) == {"tls": "fail"}
+    assert "plain HTTP" in checks["tls"].reason
+
+
+def test_nothing_listening_fails_reach() -> None:
+    checks = live(f"http://127.0.0.1:{free_port()}/")
+    assert statuses(checks) == {"reach": "fail"}
+
+
+# --- doctor (configuration where the app runs) --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def app_environment() -> Iterator[dict[str, str]]:
+    config = DevConfig(port=free_port(), streamlit_port=free_port())
+    with stand_in({"port": config.port, "streamlit_port": config.streamlit_port}):
+        yield config.app_environment()
+
+
+def local(env: dict[str, str], **options: Any) -> dict[str, Check]:
+    options.setdefault("trusted_user_headers", dict)
+    checks = check_configuration(cookie_name=COOKIE, fetcher=doctor_fetcher(), environ=env, **options)
+    return {check.name: check for check in checks}
+
+
+def test_the_stand_in_configuration_passes(app_environment) -> None:
+    checks = local(app_environment)
+    assert statuses(checks) == dict.fromkeys(
+        ["alb-arn", "key-service", "jwks", "clock", "trusted-user-headers", "cookie-name"], "ok"
+    ), checks
+    assert "1 key(s)" in checks["jwks"].reason
+
+
+@pytest.mark.parametrize(
+    ("change", "name", "says"),
+    [
+        ({"ALB_AUTH_ALB_ARN": "arn:aws:elasticloadbalancing:nowhere"}, "alb-arn", "not an Application Load"),
+        ({"ALB_AUTH_ALB_ARN": ""}, "alb-arn", "no ALB ARN"),
+        ({"ALB_AUTH_KEY_URL": "http://127.0.0.1:{closed}/keys"}, "key-service", "does not answer"),
+        ({"ALB_AUTH_JWKS_URL": "{stand_in}/no-such-jwks.json"}, "jwks", "HTTP 302"),
+        ({"SESSION_COOKIE_NAME": "OtherCookie"}, "cookie-name", "logout would expire the wrong cookie"),
+    ],
+    ids=["bad-arn", "no-arn", "key-service-down", "jwks-missing", "cookie-name"],
+)
+def test_broken_configuration_fails_the_right_check(app_environment, change, name, says) -> None:
+    stand_in_url = app_environment["ALB_AUTH_KEY_URL"].rsplit("/_alb_dev", 1)[0]
+    env = {**app_environment}
+    for key, value in change.items():
+        env[key] = value.format(closed=free_port(), stand_in=stand_in_url)
+    checks = local(env)
+    assert [check.name for check in checks.values() if check.status == "fail"] == [name], checks
+    assert says in checks[name].reason
+
+
+def test_a_skewed_clock_fails(app_environment) -> None:
+    import time
+
+    checks = local(app_environment, clock=lambda: time.time() + 90)
+    assert checks["clock"].status == "fail"
+    assert "+90 s off" in checks["clock"].reason
+
+
+def test_trusted_user_headers_mapping_an_oidc_header_fails(app_environment) -> None:
+    checks = local(
+        app_environment, trusted_user_headers=lambda: {"X-Amzn-Oidc-Identity": "sub", "x-user": "u"}
+    )
+    assert checks["trusted-user-headers"].status == "fail"
+    assert "X-Amzn-Oidc-Identity" in checks["trusted-user-headers"].reason
+
+
+# --- the command -------------------------------------------------------------------------------------
+
+
+def doctor_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "streamlit_alb_auth", "doctor", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_exit_status_and_json(tmp_path) -> None:
+    with stand_in() as url:
+        good = doctor_cli("--url", url, "--json", cwd=tmp_path)
+    with stand_in({"exempt_paths": frozenset()}) as url:
+        bad = doctor_cli("--url", url, cwd=tmp_path)
+    assert good.returncode == 0, good.stdout + good.stderr
+    report = json.loads(good.stdout)
+    assert report["ok"] is True
+    assert {check["name"] for check in report["checks"]} >= {"sign-in", "health", "logout"}
+    assert bad.returncode == 1
+    assert any(line.startswith("fail  health") for line in bad.stdout.splitlines()), bad.stdout
+    assert "fix:" in bad.stdout
+
+
+def test_cli_reads_streamlit_config_toml_for_trusted_user_headers(tmp_path, app_environment) -> None:
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "config.toml").write_text(
+        '[server]\ntrustedUserHeaders = { "x-amzn-oidc-data" = "token" }\n'
+    )
+    result = doctor_cli("--json", cwd=tmp_path, env=app_environment)
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [check["name"] for check in json.loads(result.stdout)["checks"] if check["status"] == "fail"]
+    assert failed == ["trusted-user-headers"]
