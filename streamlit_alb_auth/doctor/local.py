@@ -47,10 +47,15 @@ def check_configuration(
     ... # doctest: +SKIP
     """
     env = os.environ if environ is None else environ
+    unrelated = [
+        _trusted_user_headers(trusted_user_headers or _streamlit_trusted_user_headers),
+        _cookie_name(cookie_name, env),
+    ]
     try:
         settings = resolve_settings({}, environ=env)
     except ConfigurationError as error:
-        return [fail("settings", str(error), SETTINGS_FIX)]
+        name = "alb-arn" if error.setting == "alb_arn" else "settings"
+        return [fail(name, str(error), SETTINGS_FIX), *unrelated]
     arn_check, key_url = _alb_arn(settings)
     checks = [arn_check]
     dates: list[tuple[str, float]] = []
@@ -63,12 +68,7 @@ def check_configuration(
         checks.append(
             warn("jwks", "no user pool id, issuer or JWKS URL: access tokens and groups are not checked")
         )
-    checks += [
-        _clock(dates, clock),
-        _trusted_user_headers(trusted_user_headers or _streamlit_trusted_user_headers),
-        _cookie_name(cookie_name, env),
-    ]
-    return checks
+    return [*checks, _clock(dates, clock), *unrelated]
 
 
 def _alb_arn(settings: AlbAuthSettings) -> tuple[Check, str]:
