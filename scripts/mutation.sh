@@ -11,67 +11,73 @@
 # or harmless are listed, one reason each, in scripts/mutation-survivors.md; any other survivor is
 # printed with its diff and makes the exit status 1. Results: .mutation/<module>.txt and summary.txt.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-work="$repo/.mutation"
-survivors="$repo/scripts/mutation-survivors.md"
-per_mutant_timeout=${MUTATION_TIMEOUT:-120}
 
-declare -A module_path=(
-  [fetch]=streamlit_alb_auth/fetch.py
-  [keys]=streamlit_alb_auth/keys.py
-  [verify]=streamlit_alb_auth/verify.py
-  [idp]=streamlit_alb_auth/idp.py
-  [cognito]=streamlit_alb_auth/cognito.py
-  [config]=streamlit_alb_auth/config.py
-  [lambda]=streamlit_alb_auth/templates/logout_lambda.py
-  [user]=streamlit_alb_auth/user.py
-)
-# The fast tests that cover each module, the quickest and most pointed first (pytest stops at the
-# first failure; third-party plugins other than pytest-timeout are not loaded: seconds a mutant).
-# The byte-for-byte template test is left out on purpose: any edit fails it.
-declare -A module_tests=(
-  [fetch]="tests/test_pins_keys.py tests/test_pins_fetch.py tests/test_verify.py tests/test_pins_access_token.py"
-  [keys]="tests/test_pins_keys.py tests/test_verify.py"
-  [verify]="tests/test_pins_verify.py tests/test_verify.py tests/test_pins_keys.py"
-  [idp]="tests/test_pins_access_token.py tests/test_idp.py tests/test_get_alb_user.py"
-  [cognito]="tests/test_pins_access_token.py tests/test_get_alb_user.py"
-  [config]="tests/test_pins_config.py tests/test_pins_user.py tests/test_get_alb_user.py"
-  [lambda]="tests/test_logout_lambda.py"
-  [user]="tests/test_pins_user.py tests/test_get_alb_user.py tests/test_pins_access_token.py"
-)
-default_modules=(fetch keys verify idp cognito config lambda)
-modules=("$@")
-[ ${#modules[@]} -gt 0 ] || modules=("${default_modules[@]}")
+# All in one function: bash parses it whole before running, so editing this file mid-run is safe.
+main() {
+  repo=$(cd "$(dirname "$0")/.." && pwd)
+  work="$repo/.mutation"
+  survivors="$repo/scripts/mutation-survivors.md"
+  per_mutant_timeout=${MUTATION_TIMEOUT:-120}
 
-mkdir -p "$work"
-rm -rf "$work/src"
-mkdir "$work/src"
-# Tracked and new (not ignored) files as they are in the working tree.
-(cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - 2>/dev/null) \
-  | tar -xf - -C "$work/src"
-# cosmic-ray does not mutate string literals: register scripts/mutation_regex.py as the operator
-# provider "regex", so the regular expressions of the checks are mutated too.
-rm -rf "$work/plugins"
-mkdir -p "$work/plugins/streamlit_alb_auth_mutation-0.dist-info"
-cp "$repo/scripts/mutation_regex.py" "$work/plugins/"
-printf 'Metadata-Version: 2.1\nName: streamlit-alb-auth-mutation\nVersion: 0\n' \
-  >"$work/plugins/streamlit_alb_auth_mutation-0.dist-info/METADATA"
-printf '[cosmic_ray.operator_providers]\nregex = mutation_regex:RegexOperators\n' \
-  >"$work/plugins/streamlit_alb_auth_mutation-0.dist-info/entry_points.txt"
-cd "$work/src"
-export PYTHONPATH="$work/src:$work/plugins"
+  declare -A module_path=(
+    [fetch]=streamlit_alb_auth/fetch.py
+    [urls]=streamlit_alb_auth/urls.py
+    [keys]=streamlit_alb_auth/keys.py
+    [verify]=streamlit_alb_auth/verify.py
+    [idp]=streamlit_alb_auth/idp.py
+    [oidc]=streamlit_alb_auth/oidc.py
+    [cognito]=streamlit_alb_auth/cognito.py
+    [config]=streamlit_alb_auth/config.py
+    [lambda]=streamlit_alb_auth/templates/logout_lambda.py
+    [user]=streamlit_alb_auth/user.py
+  )
+  # The fast tests that cover each module, the quickest and most pointed first (pytest stops at the
+  # first failure; third-party plugins other than pytest-timeout are not loaded: seconds a mutant).
+  # The byte-for-byte template test is left out on purpose: any edit fails it.
+  declare -A module_tests=(
+    [fetch]="tests/test_pins_keys.py tests/test_fetch.py tests/test_keys.py"
+    [keys]="tests/test_pins_keys.py tests/test_keys.py tests/test_verify.py"
+    [verify]="tests/test_pins_verify.py tests/test_verify.py tests/test_pins_keys.py"
+    [urls]="tests/test_pins_keys.py tests/test_fetch.py tests/test_hardening.py"
+    [idp]="tests/test_pins_access_token.py tests/test_idp.py tests/test_hardening.py tests/test_get_alb_user.py"
+    [oidc]="tests/test_pins_access_token.py tests/test_idp.py tests/test_hardening.py tests/test_get_alb_user.py"
+    [cognito]="tests/test_pins_access_token.py tests/test_get_alb_user.py"
+    [config]="tests/test_pins_config.py tests/test_pins_user.py tests/test_get_alb_user.py"
+    [lambda]="tests/test_logout_lambda.py"
+    [user]="tests/test_pins_user.py tests/test_get_alb_user.py tests/test_pins_access_token.py"
+  )
+  default_modules=(fetch urls keys verify idp oidc cognito config lambda)
+  modules=("$@")
+  [ ${#modules[@]} -gt 0 ] || modules=("${default_modules[@]}")
 
-status=0
-: >"$work/summary.txt"
-for name in "${modules[@]}"; do
-  path=${module_path[$name]:-}
-  if [ -z "$path" ]; then echo "unknown module $name (one of: ${!module_path[*]})" >&2; exit 2; fi
-  if [ ! -f "$path" ]; then echo "$name: $path does not exist here; skipped" | tee -a "$work/summary.txt"; continue; fi
-  tests=""
-  for test in ${module_tests[$name]}; do [ -f "$test" ] && tests="$tests $test"; done
-  config="$work/$name.toml"
-  session="$work/$name.sqlite"
-  cat >"$config" <<EOF
+  mkdir -p "$work"
+  rm -rf "$work/src"
+  mkdir "$work/src"
+  # Tracked and new (not ignored) files as they are in the working tree.
+  (cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - 2>/dev/null) \
+    | tar -xf - -C "$work/src"
+  # cosmic-ray does not mutate string literals: register scripts/mutation_regex.py as the operator
+  # provider "regex", so the regular expressions of the checks are mutated too.
+  rm -rf "$work/plugins"
+  mkdir -p "$work/plugins/streamlit_alb_auth_mutation-0.dist-info"
+  cp "$repo/scripts/mutation_regex.py" "$work/plugins/"
+  printf 'Metadata-Version: 2.1\nName: streamlit-alb-auth-mutation\nVersion: 0\n' \
+    >"$work/plugins/streamlit_alb_auth_mutation-0.dist-info/METADATA"
+  printf '[cosmic_ray.operator_providers]\nregex = mutation_regex:RegexOperators\n' \
+    >"$work/plugins/streamlit_alb_auth_mutation-0.dist-info/entry_points.txt"
+  cd "$work/src"
+  export PYTHONPATH="$work/src:$work/plugins"
+
+  status=0
+  for name in "${modules[@]}"; do
+    path=${module_path[$name]:-}
+    if [ -z "$path" ]; then echo "unknown module $name (one of: ${!module_path[*]})" >&2; exit 2; fi
+    if [ ! -f "$path" ]; then echo "$name: $path does not exist here; skipped"; continue; fi
+    tests=""
+    for test in ${module_tests[$name]}; do [ -f "$test" ] && tests="$tests $test"; done
+    config="$work/$name.toml"
+    session="$work/$name.sqlite"
+    cat >"$config" <<EOF
 [cosmic-ray]
 module-path = "$path"
 timeout = $per_mutant_timeout.0
@@ -81,14 +87,19 @@ test-command = "env PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 timeout -k 5 $per_mutant_ti
 [cosmic-ray.distributor]
 name = "local"
 EOF
-  rm -f "$session"
-  echo "== $name: mutating $path against$tests"
-  nice -n 15 cosmic-ray init "$config" "$session"
-  python "$repo/scripts/mutation_session.py" skip-annotations "$session"
-  nice -n 15 cosmic-ray baseline "$config" >/dev/null || { echo "$name: tests fail unmutated" >&2; exit 1; }
-  nice -n 15 cosmic-ray exec "$config" "$session"
-  if python "$repo/scripts/mutation_session.py" report "$session" "$survivors" >"$work/$name.txt"; then :; else status=1; fi
-  head -1 "$work/$name.txt" | tee -a "$work/summary.txt"
-done
-echo "details: $work/<module>.txt; summary: $work/summary.txt"
-exit $status
+    rm -f "$session"
+    echo "== $name: mutating $path against$tests"
+    nice -n 15 cosmic-ray init "$config" "$session"
+    python "$repo/scripts/mutation_session.py" skip-annotations "$session"
+    nice -n 15 cosmic-ray baseline "$config" >/dev/null || { echo "$name: tests fail unmutated" >&2; exit 1; }
+    nice -n 15 cosmic-ray exec "$config" "$session"
+    if python "$repo/scripts/mutation_session.py" report "$session" "$survivors" >"$work/$name.txt"; then :; else status=1; fi
+    head -1 "$work/$name.txt"
+  done
+  # One line per module ever run here (earlier runs of other modules included).
+  head -qn1 "$work"/*.txt >"$work/summary.txt"
+  echo "details: $work/<module>.txt; summary of all modules run so far: $work/summary.txt"
+  exit $status
+}
+
+main "$@"

@@ -103,6 +103,15 @@ def test_a_cached_key_is_served_while_the_window_is_full(server, clock):
     assert server.count("/a") == 1 and server.count("/b") == 0
 
 
+def test_a_fetched_key_is_kept_however_much_time_passes(server, clock):
+    store = quick_store(clock, max_fetches_per_minute=1)
+    key = store.get(server.url("/a"))
+    for days in (1, 30, 400):
+        clock.now += days * 86_400
+        assert store.get(server.url("/a")) is key
+    assert server.count("/a") == 1
+
+
 # --- failures are remembered briefly, typed, bounded ----------------------------------------------------
 
 
@@ -119,6 +128,20 @@ def test_a_failure_is_remembered_for_failure_ttl_with_its_type(server, clock):
     with pytest.raises(errors.InvalidPublicKeyError):
         store.get(server.url("/garbage"))
     assert server.count("/garbage") == 2
+
+
+def test_a_failure_is_remembered_for_ten_seconds_by_default(server, clock):
+    store = AlbKeyStore(clock=clock)
+    start = clock.now
+    for when in (start, start + 9.5):
+        clock.now = when
+        with pytest.raises(errors.KeyServerResponseError):
+            store.get(server.url("/missing"))
+    assert server.count("/missing") == 1
+    clock.now = start + 10.5
+    with pytest.raises(errors.KeyServerResponseError):
+        store.get(server.url("/missing"))
+    assert server.count("/missing") == 2
 
 
 def test_remembered_failures_are_bounded_oldest_forgotten_first(server, clock):
@@ -251,10 +274,49 @@ def test_localhost_over_plain_http_is_allowed(server):
     assert public_bytes(quick_store().get(server.url("/a", host="localhost"))) == PEMS["a"]
 
 
-@pytest.mark.parametrize("url", ["http:///a", "https:///a", "ftp://127.0.0.1/a", "http://keys.example.com/a"])
+REFUSED_URLS = [
+    "http:///a",
+    "https:///a",
+    "ftp://127.0.0.1/a",
+    "sftp://keys.example.com/a",
+    "wss://keys.example.com/a",
+    "http://keys.example.com/a",
+    "HTTP://keys.example.com/a",
+    "http://user:pw@127.0.0.1/a",
+    "https://user@keys.example.com/a",
+    "http://127.0.0.2:1\\@127.0.0.1:1/a",
+    "https://keys.example.com/a b",
+    "https://keys.example.com/a#frag",
+    "//keys.example.com/a",
+    "keys.example.com/a",
+    "",
+]
+ACCEPTED_KEY_URLS = [
+    "https://keys.example.com",
+    "https://keys.example.com/base/",
+    "HTTPS://Keys.Example.com/base",
+    "https://keys.example.com:8443/base",
+    "http://127.0.0.1:8080/keys",
+    "http://localhost:8080/keys",
+    "http://[::1]:8080/keys",
+]
+
+
+@pytest.mark.parametrize("url", REFUSED_URLS)
 def test_the_store_itself_refuses_urls_that_are_not_https_or_loopback(url):
-    with pytest.raises(errors.AlbAuthError):
+    with pytest.raises(errors.ConfigurationError):
         quick_store().get(url)
+
+
+@pytest.mark.parametrize("url", [url for url in REFUSED_URLS if url])
+def test_a_key_url_that_is_not_https_or_loopback_is_refused_when_configured(url):
+    with pytest.raises(errors.ConfigurationError):
+        AlbJwtVerifier(alb_arn=SIGNERS[0].alb_arn, key_url=url)
+
+
+@pytest.mark.parametrize("url", ACCEPTED_KEY_URLS)
+def test_https_and_loopback_key_urls_are_accepted(url):
+    assert AlbJwtVerifier(alb_arn=SIGNERS[0].alb_arn, key_url=url).allowed_signers == (SIGNERS[0].alb_arn,)
 
 
 def test_the_store_refuses_plain_http_to_a_reachable_non_loopback_host():
