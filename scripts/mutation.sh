@@ -43,7 +43,7 @@ main() {
     [oidc]="tests/test_pins_access_token.py tests/test_idp.py tests/test_hardening.py tests/test_get_alb_user.py"
     [cognito]="tests/test_pins_access_token.py tests/test_get_alb_user.py"
     [config]="tests/test_pins_config.py tests/test_pins_user.py tests/test_get_alb_user.py"
-    [lambda]="tests/test_logout_lambda.py"
+    [lambda]="tests/test_logout_lambda.py tests/test_logout_hops.py tests/test_logout_revoke.py"
     [user]="tests/test_pins_user.py tests/test_get_alb_user.py tests/test_pins_access_token.py"
   )
   default_modules=(fetch urls keys verify idp oidc cognito config lambda)

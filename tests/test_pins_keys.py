@@ -6,6 +6,7 @@ real loopback HTTP servers, with a hand-moved clock where time matters.
 
 from __future__ import annotations
 
+import base64
 import socket
 from collections.abc import Iterator
 
@@ -110,6 +111,16 @@ def test_a_fetched_key_is_kept_however_much_time_passes(server, clock):
         clock.now += days * 86_400
         assert store.get(server.url("/a")) is key
     assert server.count("/a") == 1
+
+
+def test_by_default_ten_unknown_kids_a_minute_are_fetched(server, clock):
+    store = AlbKeyStore(clock=clock)
+    for n in range(10):
+        with pytest.raises(errors.KeyServerResponseError):
+            store.get(server.url(f"/missing-{n}"))
+    with pytest.raises(errors.KeyFetchRateLimitedError):
+        store.get(server.url("/missing-10"))
+    assert server.count("/missing-10") == 0
 
 
 # --- failures are remembered briefly, typed, bounded ----------------------------------------------------
@@ -221,6 +232,15 @@ def test_the_size_cap_is_inclusive_for_every_framing(server, framing):
         quick_store(max_key_bytes=299).get(server.url("/padded"))
 
 
+@pytest.mark.parametrize("chunked", [False, True])
+def test_the_default_size_cap_is_4096_bytes(server, chunked):
+    server.routes["/4096"] = Reply(chunks=[padded_pem(4096)], chunked=chunked)
+    server.routes["/4097"] = Reply(chunks=[padded_pem(4097)], chunked=chunked)
+    assert public_bytes(AlbKeyStore().get(server.url("/4096"))) == PEMS["a"]
+    with pytest.raises(errors.InvalidPublicKeyError):
+        AlbKeyStore().get(server.url("/4097"))
+
+
 def test_a_key_served_chunked_without_content_length_is_accepted(server):
     server.routes["/chunked"] = Reply(chunks=[PEMS["b"][:50], PEMS["b"][50:]], chunked=True)
     assert public_bytes(quick_store().get(server.url("/chunked"))) == PEMS["b"]
@@ -257,6 +277,28 @@ def test_a_trickling_body_meets_the_total_deadline(server):
     store = AlbKeyStore(connect_timeout=1.0, read_timeout=1.0, total_timeout=1.0)
     with pytest.raises(errors.KeyFetchTimeoutError):
         store.get(server.url("/trickle"))
+
+
+def pem_with_oid_changed(old: str, new: str) -> bytes:
+    der = base64.b64decode(b"".join(PEMS["a"].splitlines()[1:-1]))
+    der = der.replace(bytes.fromhex(old), bytes.fromhex(new))
+    return b"-----BEGIN PUBLIC KEY-----\n" + base64.encodebytes(der) + b"-----END PUBLIC KEY-----\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("2a8648ce3d0201", "2a8648ce3d0209"), ("2a8648ce3d030107", "2a8648ce3d030109")],
+    ids=["unknown-key-type", "unknown-curve"],
+)
+def test_a_key_of_an_algorithm_nobody_supports_is_refused_typed(server, old, new):
+    server.routes["/odd-key"] = Reply.body(pem_with_oid_changed(old, new))
+    with pytest.raises(errors.InvalidPublicKeyError):
+        quick_store().get(server.url("/odd-key"))
+
+
+def test_store_options_are_keyword_only():
+    with pytest.raises(TypeError):
+        AlbKeyStore(2)  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("status", [201, 204, 301, 302, 404, 500])
