@@ -72,7 +72,7 @@ class Authenticator:
             client_id=settings.client_id,
             issuer=settings.issuer,
             key_url=settings.key_url,
-            key_store=key_store or SHARED_KEY_STORE,
+            key_store=SHARED_KEY_STORE if key_store is None else key_store,
         )
         self.idp_verifier = _idp_verifier(settings)
 

@@ -1,0 +1,354 @@
+"""Groups from any OIDC provider: oidc_issuer, audience, groups_claim, userinfo and groups_provider.
+
+A local provider (discovery, JWKS, userinfo) runs on a real loopback HTTP server; the ALB's own token
+is minted by a local signer. Each failure must keep the verified identity, give no groups, and log why.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pinning import Reply, ScriptedServer
+
+from streamlit_alb_auth import errors
+from streamlit_alb_auth.auth import Authenticator
+from streamlit_alb_auth.config import resolve_settings
+from streamlit_alb_auth.identity import AlbUser
+from streamlit_alb_auth.keys import AlbKeyStore
+from streamlit_alb_auth.testing import LocalAlbSigner
+
+SIGNER = LocalAlbSigner(client_id="my-app")
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+KID = "idp-key-1"
+ADA = {"sub": "sub-ada", "email": "ada@example.com", "preferred_username": "ada"}
+REALM = "/realms/main"
+
+
+def jwks(key: rsa.RSAPrivateKey = KEY, kid: str = KID) -> dict[str, Any]:
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    return {"keys": [{**jwk, "kid": kid, "alg": "RS256", "use": "sig"}]}
+
+
+def json_reply(value: object) -> Reply:
+    return Reply.body(json.dumps(value).encode())
+
+
+@pytest.fixture
+def idp() -> Iterator[ScriptedServer]:
+    with ScriptedServer({f"/alb/{SIGNER.kid}": Reply.body(SIGNER.public_key_pem)}) as server:
+        issuer = server.url(REALM)
+        discovery = {
+            "issuer": issuer,
+            "jwks_uri": server.url(REALM + "/certs"),
+            "userinfo_endpoint": server.url(REALM + "/userinfo"),
+        }
+        server.routes[REALM + "/.well-known/openid-configuration"] = Reply.body(
+            json.dumps(discovery).encode()
+        )
+        server.routes[REALM + "/certs"] = Reply.body(json.dumps(jwks()).encode())
+        server.routes[REALM + "/userinfo"] = Reply.body(
+            json.dumps({"sub": "sub-ada", "groups": ["ops"]}).encode()
+        )
+        yield server
+
+
+def access_token(server: ScriptedServer, changes: dict[str, Any] | None = None, **header: Any) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": server.url(REALM),
+        "sub": "sub-ada",
+        "aud": "account",
+        "azp": "my-app",
+        "iat": now,
+        "exp": now + 300,
+        "realm_access": {"roles": ["admin", "offline_access"]},
+        **(changes or {}),
+    }
+    return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": KID, **header})
+
+
+def authenticate(server: ScriptedServer, token: str, **settings: Any) -> AlbUser:
+    options = {
+        "alb_arn": SIGNER.alb_arn,
+        "client_id": "my-app",
+        "key_url": server.url("/alb"),
+        "oidc_issuer": server.url(REALM),
+        "groups_claim": "realm_access.roles",
+        **settings,
+    }
+    authenticator = Authenticator(resolve_settings(options, environ={}, secrets={}), key_store=AlbKeyStore())
+    user = authenticator.authenticate(*SIGNER.headers(ADA, access_token=token).values())
+    assert user.is_logged_in and user.sub == "sub-ada"
+    return user
+
+
+def test_keycloak_roles_from_a_verified_access_token(idp):
+    user = authenticate(idp, access_token(idp))
+    assert user.groups == ("admin", "offline_access")
+    assert user.access_token_claims["azp"] == "my-app"
+    assert idp.count(REALM + "/.well-known/openid-configuration") == 1
+    assert idp.count(REALM + "/userinfo") == 0
+
+
+def test_a_string_groups_claim_is_one_group(idp):
+    user = authenticate(idp, access_token(idp, {"groups": "staff"}), groups_claim="groups")
+    assert user.groups == ("staff",)
+
+
+def test_a_claim_name_with_dots_is_read_whole(idp):
+    token = access_token(idp, {"https://example.com/roles": ["editor"]})
+    assert authenticate(idp, token, groups_claim="https://example.com/roles").groups == ("editor",)
+
+
+def test_the_audience_setting_is_checked_against_aud(idp):
+    token = access_token(idp, {"aud": ["api://reports"], "azp": "someone"})
+    assert authenticate(idp, token, audience="api://reports").groups == ("admin", "offline_access")
+
+
+@pytest.mark.parametrize(
+    ("case", "changes", "reason"),
+    [
+        ("wrong audience", {"aud": "other-api", "azp": "other-app"}, "another client"),
+        ("wrong issuer", {"iss": "https://idp.example.com/realms/main"}, "InvalidIssuerError"),
+        ("sub mismatch", {"sub": "sub-bob"}, "another user"),
+        ("expired", {"exp": int(time.time()) - 3600}, "ExpiredSignatureError"),
+    ],
+)
+def test_an_untrusted_access_token_gives_no_groups(idp, caplog, case, changes, reason):
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        user = authenticate(idp, access_token(idp, changes))
+    assert user.groups == () and dict(user.access_token_claims) == {}, case
+    assert "AccessTokenError" in caplog.text and reason in caplog.text
+
+
+def test_a_token_signed_by_another_key_gives_no_groups(idp, caplog):
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode(
+        {"iss": idp.url(REALM), "sub": "sub-ada", "azp": "my-app", "exp": int(time.time()) + 60},
+        other,
+        algorithm="RS256",
+        headers={"kid": KID},
+    )
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        assert authenticate(idp, token).groups == ()
+    assert "InvalidSignatureError" in caplog.text
+
+
+def test_a_shared_secret_token_is_refused_even_if_the_jwks_offers_a_secret(idp):
+    shared = b"s" * 32
+    secret = {"kty": "oct", "kid": "hmac", "k": jwt.utils.base64url_encode(shared).decode(), "alg": "HS256"}
+    idp.routes[REALM + "/certs"] = Reply.body(json.dumps({"keys": [secret]}).encode())
+    token = jwt.encode(
+        {
+            "iss": idp.url(REALM),
+            "sub": "sub-ada",
+            "azp": "my-app",
+            "exp": int(time.time()) + 60,
+            "groups": ["x"],
+        },
+        shared,
+        algorithm="HS256",
+        headers={"kid": "hmac"},
+    )
+    assert authenticate(idp, token, groups_claim="groups").groups == ()
+
+
+def test_a_discovery_document_for_another_issuer_gives_no_groups(idp, caplog):
+    document = {"issuer": "https://evil.example.com", "jwks_uri": idp.url(REALM + "/certs")}
+    idp.routes[REALM + "/.well-known/openid-configuration"] = Reply.body(json.dumps(document).encode())
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        assert authenticate(idp, access_token(idp)).groups == ()
+    assert "another issuer" in caplog.text
+    assert idp.count(REALM + "/certs") == 0
+
+
+@pytest.mark.parametrize("where", ["/certs", "/.well-known/openid-configuration"])
+def test_oversized_metadata_gives_no_groups(idp, caplog, where):
+    idp.routes[REALM + where] = Reply(chunks=[b" " * 65536], repeat=512, length=False)
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        assert authenticate(idp, access_token(idp)).groups == ()
+    assert "FetchTooLargeError" in caplog.text
+
+
+def test_a_redirecting_jwks_is_not_followed(idp, caplog):
+    idp.routes[REALM + "/moved"] = Reply.body(json.dumps(jwks()).encode())
+    idp.routes[REALM + "/certs"] = Reply.body(
+        b"", status=302, headers={"Location": idp.url(REALM + "/moved")}
+    )
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        assert authenticate(idp, access_token(idp)).groups == ()
+    assert "FetchResponseError" in caplog.text and "302" in caplog.text
+    assert idp.count(REALM + "/moved") == 0
+
+
+def test_a_flood_of_unknown_kids_refetches_the_jwks_at_most_once_per_cooldown(idp):
+    options = {
+        "alb_arn": SIGNER.alb_arn,
+        "client_id": "my-app",
+        "key_url": idp.url("/alb"),
+        "oidc_issuer": idp.url(REALM),
+    }
+    authenticator = Authenticator(resolve_settings(options, environ={}, secrets={}), key_store=AlbKeyStore())
+    for _ in range(30):
+        token = access_token(idp, kid=str(uuid.uuid4()))
+        authenticator.authenticate(*SIGNER.headers(ADA, access_token=token).values())
+    assert idp.count(REALM + "/certs") == 1  # the first fetch; the cooldown (30 s) covers the rest
+
+
+# --- userinfo ---------------------------------------------------------------------------------------
+
+
+def test_userinfo_gives_groups_once_per_token(idp):
+    token = access_token(idp)
+    options = {
+        "alb_arn": SIGNER.alb_arn,
+        "client_id": "my-app",
+        "key_url": idp.url("/alb"),
+        "oidc_issuer": idp.url(REALM),
+        "userinfo": True,
+        "groups_claim": "groups",
+    }
+    authenticator = Authenticator(resolve_settings(options, environ={}, secrets={}), key_store=AlbKeyStore())
+    for _ in range(3):
+        user = authenticator.authenticate(*SIGNER.headers(ADA, access_token=token).values())
+        assert user.groups == ("ops",) and user.userinfo["sub"] == "sub-ada"
+    assert idp.count(REALM + "/userinfo") == 1
+    sent = idp.request_headers[idp.requests.index(REALM + "/userinfo")]
+    assert sent["authorization"] == f"Bearer {token}"
+
+
+def test_an_opaque_access_token_is_checked_by_userinfo(idp):
+    """Entra ID's Graph tokens carry a nonce that makes them unverifiable by the app: userinfo decides."""
+    graph_like = access_token(idp, nonce="abc")
+    assert authenticate(idp, graph_like, groups_claim="groups").groups == ("ops",)
+    assert authenticate(idp, "opaque-token-from-the-idp", groups_claim="groups").groups == ("ops",)
+
+
+def test_userinfo_url_overrides_discovery(idp):
+    idp.routes["/elsewhere/userinfo"] = Reply.body(json.dumps({"sub": "sub-ada", "groups": "qa"}).encode())
+    user = authenticate(
+        idp,
+        access_token(idp),
+        userinfo=True,
+        userinfo_url=idp.url("/elsewhere/userinfo"),
+        groups_claim="groups",
+    )
+    assert user.groups == ("qa",)
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (Reply.body(json.dumps({"sub": "sub-bob", "groups": ["admin"]}).encode()), "another user"),
+        (Reply(chunks=[b" " * 65536], repeat=64, length=False), "FetchTooLargeError"),
+        (Reply.body(b"", status=302, headers={"Location": "http://127.0.0.1:9/"}), "FetchResponseError"),
+        (Reply.body(b"", status=401), "401"),
+        (Reply.body(b"[1, 2]"), "JSON object"),
+    ],
+    ids=["sub-mismatch", "oversized", "redirect", "unauthorized", "not-an-object"],
+)
+def test_untrusted_userinfo_gives_no_groups(idp, caplog, reply, reason):
+    idp.routes[REALM + "/userinfo"] = reply
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        user = authenticate(idp, access_token(idp), userinfo=True, groups_claim="groups")
+    assert user.groups == () and dict(user.userinfo) == {}
+    assert "UserinfoError" in caplog.text and reason in caplog.text
+
+
+# --- groups_provider -------------------------------------------------------------------------------
+
+
+def test_groups_provider_decides_the_groups(idp):
+    seen: list[AlbUser] = []
+
+    def from_database(user: AlbUser) -> list[str]:
+        seen.append(user)
+        return ["db-admins", "db-readers"]
+
+    user = authenticate(idp, access_token(idp), groups_provider=from_database)
+    assert user.groups == ("db-admins", "db-readers")
+    assert seen[0].sub == "sub-ada" and seen[0].groups == ("admin", "offline_access")
+
+
+def test_groups_provider_works_without_an_identity_provider(idp):
+    user = authenticate(idp, "", oidc_issuer=None, groups_provider=lambda user: "solo")
+    assert user.groups == ("solo",)
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [
+        lambda user: 1 / 0,
+        lambda user: ["ok", 5],
+        lambda user: (_ for _ in ()).throw(RuntimeError("a\nFORGED")),
+    ],
+    ids=["raises", "not-strings", "newline-in-message"],
+)
+def test_a_failing_groups_provider_withholds_groups(idp, caplog, provider):
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        user = authenticate(idp, access_token(idp), groups_provider=provider)
+    assert user.groups == ()
+    assert "groups_provider failed" in caplog.text
+    assert all("\n" not in record.getMessage() for record in caplog.records)
+
+
+# --- configuration ---------------------------------------------------------------------------------
+
+
+def test_the_new_settings_come_from_the_environment_and_secrets():
+    environ = {"ALB_AUTH_OIDC_ISSUER": "https://idp.example.com", "ALB_AUTH_USERINFO": "yes"}
+    secrets = {
+        "groups_claim": "roles",
+        "audience": "api",
+        "userinfo": False,
+        "userinfo_url": "https://u.example",
+    }
+    settings = resolve_settings({}, environ=environ, secrets=secrets)
+    assert (settings.oidc_issuer, settings.userinfo, settings.groups_claim) == (
+        "https://idp.example.com",
+        True,
+        "roles",
+    )
+    assert (settings.audience, settings.userinfo_url) == ("api", "https://u.example")
+    assert resolve_settings({}, environ={}, secrets={}).groups_claim == "cognito:groups"
+
+
+def test_a_groups_provider_counts_as_the_same_setting_by_name():
+    def first(user):
+        return []
+
+    def make():
+        def provider(user):
+            return []
+
+        return provider
+
+    assert resolve_settings({"groups_provider": make()}, environ={}, secrets={}) == resolve_settings(
+        {"groups_provider": make()}, environ={}, secrets={}
+    )
+    assert resolve_settings({"groups_provider": first}, environ={}, secrets={}) != resolve_settings(
+        {"groups_provider": make()}, environ={}, secrets={}
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"user_pool_id": "us-east-1_Pool", "oidc_issuer": "https://idp.example.com"}, "oidc_issuer"),
+        ({"userinfo": True}, "userinfo"),
+        ({"oidc_issuer": "https://idp.example.com", "client_id": None}, "client_id"),
+    ],
+)
+def test_settings_that_cannot_work_together_are_refused(settings, named):
+    options = {"alb_arn": SIGNER.alb_arn, "client_id": "my-app", **settings}
+    with pytest.raises(errors.ConfigurationError) as raised:
+        Authenticator(resolve_settings(options, environ={}, secrets={}), key_store=AlbKeyStore())
+    assert raised.value.setting == named
