@@ -130,3 +130,12 @@ def test_access_logs_follow_the_optional_bucket() -> None:
     assert template["Conditions"]["HasAccessLogs"] == {
         "Fn::Not": [{"Fn::Equals": [ref("AccessLogBucket"), ""]}]
     }
+
+
+def test_https_listener_sends_strict_transport_security_that_doctor_accepts() -> None:
+    from streamlit_alb_auth.doctor.live import HSTS_MIN_SECONDS, hsts_max_age
+
+    listener = stack()["Resources"]["HttpsListener"]["Properties"]
+    attributes = {a["Key"]: a["Value"] for a in listener["ListenerAttributes"]}
+    value = attributes["routing.http.response.strict_transport_security.header_value"]
+    assert hsts_max_age(value) >= HSTS_MIN_SECONDS

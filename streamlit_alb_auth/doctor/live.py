@@ -313,13 +313,13 @@ def _hsts(site: _Site) -> Check:
         return warn(
             "hsts", "no Strict-Transport-Security header: a first visit by http:// can be intercepted", fix
         )
-    age = _max_age(values[0])
+    age = hsts_max_age(values[0])
     if age < HSTS_MIN_SECONDS:
         return warn("hsts", f"Strict-Transport-Security max-age is {age} s, under 180 days", fix)
     return ok("hsts", f"Strict-Transport-Security: {values[0]}")
 
 
-def _max_age(header: str) -> int:
+def hsts_max_age(header: str) -> int:
     for part in header.split(";"):
         name, _, value = part.strip().partition("=")
         if name.lower() == "max-age" and value.strip('"').isdigit():
