@@ -10,6 +10,8 @@ import contextlib
 import gzip
 import itertools
 import json
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -18,6 +20,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from streamlit_alb_auth.testing import LocalAlbSigner, padded_b64url
+
+
+def non_loopback_address() -> str | None:
+    """This machine's own address on a real interface, if it has one (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
 
 
 class FakeClock:
@@ -76,13 +89,21 @@ class Reply:
 class ScriptedServer:
     """Serves ``routes[path]`` (a ``Reply``) on ``host``; anything else is a 404. Records every path."""
 
-    def __init__(self, routes: dict[str, Reply] | None = None, *, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        routes: dict[str, Reply] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.routes: dict[str, Reply] = dict(routes or {})
         self.requests: list[str] = []
         self.request_headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, 0), self._handler_class())
         self._server.daemon_threads = True
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
 
     @property
     def port(self) -> int:

@@ -7,12 +7,11 @@ real loopback HTTP servers, with a hand-moved clock where time matters.
 from __future__ import annotations
 
 import base64
-import socket
 from collections.abc import Iterator
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from pinning import FakeClock, Reply, ScriptedServer
+from pinning import FakeClock, Reply, ScriptedServer, non_loopback_address
 
 from streamlit_alb_auth import errors
 from streamlit_alb_auth.keys import AlbKeyStore
@@ -51,17 +50,6 @@ def server() -> Iterator[ScriptedServer]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-def non_loopback_address() -> str | None:
-    """This machine's own address on a real interface, if it has one (no packet is sent)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))
-        except OSError:
-            return None
-        address = probe.getsockname()[0]
-    return None if address.startswith("127.") else address
 
 
 # --- the unknown-kid rate limit: a sliding 60-second window ---------------------------------------------
