@@ -7,12 +7,15 @@
 ``report SESSION SURVIVORS_MD``
     Count killed, skipped and surviving mutants; survivors listed in ``SURVIVORS_MD`` (judged
     equivalent or harmless, one reason each) leave the denominator; print the score and every
-    unexplained survivor with its diff. Exit status 1 when a survivor is unexplained.
+    unexplained survivor as a line ready for ``SURVIVORS_MD`` (add the reason). Exit status 1 when a
+    survivor is unexplained.
 
-A survivor is matched by module file name, operator and the stripped text of the mutated line, so
-the list survives code moving up or down. Lines of ``SURVIVORS_MD`` look like::
+A survivor is matched by module file name, operator and the stripped text of the mutated line (and,
+when given after an arrow, the line as mutated), so the list survives code moving up or down. Lines of
+``SURVIVORS_MD`` look like::
 
     - keys.py · ReplaceComparisonOperator_LtE_Lt · `while window and window[0] <= now - 60.0:` — reason
+    - fetch.py · WeakenRegex · `PATTERN = re.compile(r"[a-z]+")` → `PATTERN = re.compile(r"[a-z]*")` — reason
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ from __future__ import annotations
 import ast
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkerOutcome, WorkResult
 
-SURVIVOR_LINE = re.compile(r"^- (?P<module>\S+) · (?P<operator>\S+) · `(?P<line>.*)` — (?P<reason>.+)$")
+SURVIVOR_LINE = re.compile(
+    r"^- (?P<module>\S+) · (?P<operator>\S+) · `(?P<line>.*?)`(?: → `(?P<mutated>.*?)`)? — (?P<reason>.+)$"
+)
 
 
 def _annotation_spans(source: str) -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
@@ -75,21 +80,28 @@ def skip_annotations(session: str) -> int:
     return 0
 
 
-def _judged(survivors_md: Path) -> dict[tuple[str, str, str], str]:
+def _judged(survivors_md: Path) -> dict[tuple[str, str, str, str | None], str]:
     judged = {}
     if survivors_md.exists():
         for line in survivors_md.read_text(encoding="utf-8").splitlines():
             match = SURVIVOR_LINE.match(line.strip())
             if match:
-                key = (match["module"], match["operator"], match["line"].strip())
-                judged[key] = match["reason"]
+                mutated = match["mutated"].strip() if match["mutated"] is not None else None
+                judged[(match["module"], match["operator"], match["line"].strip(), mutated)] = match["reason"]
     return judged
 
 
-def _key(mutation: MutationSpec) -> tuple[str, str, str]:
+def _key(mutation: MutationSpec, diff: str | None) -> tuple[str, str, str, str]:
     lines = mutation.module_path.read_text(encoding="utf-8").splitlines()
     text = lines[mutation.start_pos[0] - 1].strip()
-    return mutation.module_path.name, mutation.operator_name.removeprefix("core/"), text
+    diff_lines = (diff or "").splitlines()
+    added = [line[1:].strip() for line in diff_lines if line.startswith("+") and not line.startswith("+++")]
+    operator = mutation.operator_name.split("/", 1)[1]
+    return mutation.module_path.name, operator, text, added[0] if added else ""
+
+
+def _is_judged(key: tuple[str, str, str, str], judged: Mapping[tuple, str]) -> bool:
+    return key in judged or (*key[:3], None) in judged
 
 
 def report(session: str, survivors_md: str) -> int:
@@ -108,11 +120,11 @@ def report(session: str, survivors_md: str) -> int:
             elif result.test_outcome != TestOutcome.SURVIVED:
                 counts["killed"] += 1
                 counts["timeouts"] += result.output == "timeout"
-            elif _key(mutation) in judged:
+            elif _is_judged(key := _key(mutation, result.diff), judged):
                 counts["equivalent"] += 1
             else:
-                where = f"{module}:{mutation.start_pos[0]} {mutation.operator_name.removeprefix('core/')}"
-                unexplained.append(f"{where} · `{_key(mutation)[2]}`\n{result.diff or ''}")
+                where = f"{module}:{mutation.start_pos[0]} {key[1]}"
+                unexplained.append(f"- {key[0]} · {key[1]} · `{key[2]}` → `{key[3]}` ({where})")
     counted = counts["killed"] + len(unexplained)
     score = 100.0 * counts["killed"] / counted if counted else 100.0
     print(

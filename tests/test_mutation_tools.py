@@ -58,6 +58,12 @@ def test_annotation_spans_only_where_annotations_are_postponed(tmp_path):
     assert not mutation_session._postponed(source.replace("from __future__ import annotations\n", ""))
 
 
+def test_survivor_lines_with_the_mutated_line_are_parsed():
+    line = '- v.py · WeakenRegex · `X = r"[a-z]+"` → `X = r"[a-z]*"` — only adds the empty string'
+    match = mutation_session.SURVIVOR_LINE.match(line)
+    assert match and (match["line"], match["mutated"]) == ('X = r"[a-z]+"', 'X = r"[a-z]*"')
+
+
 def test_survivor_lines_are_parsed():
     line = "- keys.py · ReplaceComparisonOperator_LtE_Lt · `while x <= y:` — the boundary instant"
     match = mutation_session.SURVIVOR_LINE.match(line)
