@@ -35,10 +35,10 @@ main() {
   # first failure; third-party plugins other than pytest-timeout are not loaded: seconds a mutant).
   # The byte-for-byte template test is left out on purpose: any edit fails it.
   declare -A module_tests=(
-    [fetch]="tests/test_pins_keys.py tests/test_fetch.py tests/test_keys.py"
+    [fetch]="tests/test_pins_fetch.py tests/test_fetch.py tests/test_pins_keys.py"
     [keys]="tests/test_pins_keys.py tests/test_keys.py tests/test_verify.py"
     [verify]="tests/test_pins_verify.py tests/test_verify.py tests/test_pins_keys.py"
-    [urls]="tests/test_pins_keys.py tests/test_fetch.py tests/test_hardening.py"
+    [urls]="tests/test_pins_fetch.py tests/test_pins_keys.py tests/test_fetch.py tests/test_hardening.py"
     [idp]="tests/test_pins_access_token.py tests/test_idp.py tests/test_hardening.py tests/test_get_alb_user.py"
     [oidc]="tests/test_pins_access_token.py tests/test_idp.py tests/test_hardening.py tests/test_get_alb_user.py"
     [cognito]="tests/test_pins_access_token.py tests/test_get_alb_user.py"
