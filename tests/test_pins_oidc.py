@@ -1,0 +1,285 @@
+"""Pins of groups from a generic OIDC provider (issue 14, after issue 11), through ``get_alb_user``.
+
+A real loopback server plays the provider: discovery, JWKS and userinfo, one issuer path per test so no
+cache carries over. The ALB's data token always verifies; only what ``groups`` holds changes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import jwt
+import pytest
+import streamlit as st
+from pinning import Reply, ScriptedServer
+
+from streamlit_alb_auth import SESSION_STATE_KEY, AlbUser, get_alb_user
+from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
+
+SIGNER = LocalAlbSigner()
+KEYS = LocalCognitoPool(kid="oidc-key")  # an RSA key pair and its JWKS entry
+ADA = {"sub": "sub-ada", "email": "ada@example.com"}
+AUDIENCE = "my-app"
+_realms = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ScriptedServer]:
+    with ScriptedServer({f"/alb/{SIGNER.kid}": Reply.body(SIGNER.public_key_pem)}) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def no_stored_user() -> None:
+    st.session_state.pop(SESSION_STATE_KEY, None)
+
+
+class Realm:
+    """One provider: its issuer URL and the routes that serve it."""
+
+    def __init__(self, server: ScriptedServer) -> None:
+        self.server = server
+        self.path = f"/realm-{next(_realms)}"
+        self.issuer = server.url(self.path)
+        self.serve_discovery({})
+        self.serve_jwks(KEYS.jwks)
+        self.serve_userinfo({"sub": "sub-ada", "groups": ["from-userinfo"]})
+
+    def serve_discovery(self, changes: dict[str, Any]) -> None:
+        document = {
+            "issuer": self.issuer,
+            "jwks_uri": f"{self.issuer}/jwks",
+            "userinfo_endpoint": f"{self.issuer}/userinfo",
+            **changes,
+        }
+        self.route("/.well-known/openid-configuration", Reply.body(json.dumps(document).encode()))
+
+    def serve_jwks(self, jwks: Any) -> None:
+        self.route("/jwks", Reply.body(json.dumps(jwks).encode()))
+
+    def serve_userinfo(self, answer: Any) -> None:
+        self.route("/userinfo", Reply.body(json.dumps(answer).encode()))
+
+    def route(self, suffix: str, reply: Reply) -> None:
+        self.server.routes[self.path + suffix] = reply
+
+    def count(self, suffix: str) -> int:
+        return self.server.count(self.path + suffix)
+
+    def token(
+        self, changes: dict[str, Any] | None = None, *, drop: tuple[str, ...] = (), **header: Any
+    ) -> str:
+        now = int(time.time())
+        payload: dict[str, Any] = {
+            "sub": "sub-ada",
+            "iss": self.issuer,
+            "aud": AUDIENCE,
+            "iat": now,
+            "exp": now + 600,
+            "groups": ["admin", "staff"],
+            **(changes or {}),
+        }
+        for name in drop:
+            payload.pop(name)
+        return jwt.encode(payload, KEYS.private_key, algorithm="RS256", headers={"kid": KEYS.kid, **header})
+
+    def user(self, access_token: str, **settings: Any) -> AlbUser:
+        st.session_state.pop(SESSION_STATE_KEY, None)
+        options: dict[str, Any] = {
+            "alb_arn": SIGNER.alb_arn,
+            "key_url": self.server.url("/alb"),
+            "oidc_issuer": self.issuer,
+            "audience": AUDIENCE,
+            "groups_claim": "groups",
+            **settings,
+        }
+        headers = SIGNER.headers(ADA, access_token=access_token)
+        user = get_alb_user(required=False, headers=headers, **options)
+        assert user.is_logged_in and user.sub == "sub-ada", user.problem
+        return user
+
+
+@pytest.fixture
+def realm(server: ScriptedServer) -> Realm:
+    return Realm(server)
+
+
+def test_a_valid_token_from_the_issuer_gives_its_groups(realm):
+    assert realm.user(realm.token()).groups == ("admin", "staff")
+    assert realm.count("/.well-known/openid-configuration") == 1 and realm.count("/jwks") == 1
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"aud": [AUDIENCE, "other"]},
+        {"aud": "other", "client_id": AUDIENCE},
+        {"aud": "x", "azp": AUDIENCE},
+        {"aud": "x", "cid": AUDIENCE},
+    ],
+    ids=["aud-list", "client_id", "azp", "cid"],
+)
+def test_each_way_of_naming_this_app_is_accepted(realm, changes):
+    assert realm.user(realm.token(changes)).groups == ("admin", "staff")
+
+
+@pytest.mark.parametrize(
+    ("case", "changes", "drop"),
+    [
+        ("another audience", {"aud": "someone-else"}, ()),
+        ("an audience list without us", {"aud": ["a", "b"]}, ()),
+        ("another issuer", {"iss": "https://idp.example.com/other"}, ()),
+        ("another user", {"sub": "sub-bob"}, ()),
+        ("expired", {"exp": int(time.time()) - 120}, ()),
+        ("no exp", {}, ("exp",)),
+        ("no sub", {}, ("sub",)),
+    ],
+)
+def test_an_untrusted_token_gives_no_groups(realm, caplog, case, changes, drop):
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        user = realm.user(realm.token(changes, drop=drop))
+    assert user.groups == (), case
+    assert "AccessTokenError" in caplog.text
+
+
+def test_the_audience_defaults_to_the_client_id(realm):
+    token = realm.token({"aud": SIGNER.client_id})
+    assert realm.user(token, audience=None, client_id=SIGNER.client_id).groups == ("admin", "staff")
+
+
+def test_a_symmetric_or_mismatched_algorithm_is_refused(realm):
+    hs = jwt.encode(
+        {
+            "sub": "sub-ada",
+            "iss": realm.issuer,
+            "aud": AUDIENCE,
+            "exp": int(time.time()) + 60,
+            "groups": ["admin"],
+        },
+        "shared-secret-of-32-bytes-or-more!",
+        algorithm="HS256",
+        headers={"kid": KEYS.kid},
+    )
+    assert realm.user(hs).groups == ()
+    ps = jwt.encode(
+        {
+            "sub": "sub-ada",
+            "iss": realm.issuer,
+            "aud": AUDIENCE,
+            "exp": int(time.time()) + 60,
+            "groups": ["admin"],
+        },
+        KEYS.private_key,
+        algorithm="PS256",
+        headers={"kid": KEYS.kid},
+    )
+    assert realm.user(ps).groups == ()  # the JWKS says RS256 for this key
+
+
+def test_a_discovery_document_for_another_issuer_is_refused(realm):
+    realm.serve_discovery({"issuer": "https://idp.example.com/impostor"})
+    assert realm.user(realm.token()).groups == ()
+    assert realm.count("/jwks") == 0
+
+
+def test_an_explicit_jwks_url_skips_discovery(realm):
+    assert realm.user(realm.token(), jwks_url=f"{realm.issuer}/jwks").groups == ("admin", "staff")
+    assert realm.count("/.well-known/openid-configuration") == 0
+
+
+def test_an_unknown_kid_refetches_the_jwks_at_most_once_per_cooldown(realm):
+    assert realm.user(realm.token()).groups == ("admin", "staff")
+    for n in range(5):
+        assert realm.user(realm.token({"n": n}, kid=f"junk-{n}")).groups == ()
+    assert realm.count("/jwks") == 1  # fetched within the cooldown: no refetch for junk kids
+
+
+@pytest.mark.parametrize("bad", ["tok\u00e9n", "tok en", "a.b.c\n"])
+def test_a_token_with_impossible_characters_is_refused_unfetched(realm, bad):
+    assert realm.user(bad).groups == ()
+    assert realm.count("/userinfo") == 0 and realm.count("/jwks") == 0
+
+
+# --- userinfo --------------------------------------------------------------------------------------------
+
+
+def test_userinfo_on_takes_groups_from_the_answer(realm):
+    user = realm.user(realm.token(), userinfo=True)
+    assert user.groups == ("from-userinfo",)
+    assert realm.server.request_headers[-1]["authorization"].startswith("Bearer ")
+
+
+def test_an_opaque_token_is_checked_with_userinfo(realm):
+    assert realm.user("opaque-token-abc", userinfo=False).groups == ("from-userinfo",)
+    assert realm.count("/jwks") == 0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{"sub": "sub-bob", "groups": ["x"]}, ["sub-ada"], {"groups": ["x"]}],
+    ids=["other", "list", "no-sub"],
+)
+def test_userinfo_for_someone_else_gives_no_groups(realm, answer):
+    realm.serve_userinfo(answer)
+    assert realm.user("opaque-token-abc").groups == ()
+
+
+def test_userinfo_is_asked_once_per_token(realm):
+    for _ in range(3):
+        assert realm.user("opaque-token-once").groups == ("from-userinfo",)
+    assert realm.count("/userinfo") == 1
+    assert realm.user("opaque-token-twice").groups == ("from-userinfo",)
+    assert realm.count("/userinfo") == 2
+
+
+def test_an_explicit_userinfo_url_is_used(realm):
+    realm.route("/elsewhere", Reply.body(json.dumps({"sub": "sub-ada", "groups": "solo"}).encode()))
+    assert realm.user("opaque", userinfo_url=f"{realm.issuer}/elsewhere").groups == ("solo",)
+    assert realm.count("/userinfo") == 0
+
+
+# --- where the groups are --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("claim", "changes", "expected"),
+    [
+        ("groups", {"groups": "solo"}, ("solo",)),
+        ("groups", {"groups": ["a", 1, None, "b"]}, ("a", "b")),
+        ("groups", {"groups": {"a": 1}}, ()),
+        ("realm_access.roles", {"realm_access": {"roles": ["r1", "r2"]}}, ("r1", "r2")),
+        ("realm_access.roles", {"realm_access": ["r1"]}, ()),
+        ("https://example.com/roles", {"https://example.com/roles": ["dotted"]}, ("dotted",)),
+        ("roles", {}, ()),
+    ],
+)
+def test_groups_are_read_from_the_configured_claim(realm, claim, changes, expected):
+    assert realm.user(realm.token(changes), groups_claim=claim).groups == expected
+
+
+def test_a_groups_provider_decides_the_groups(realm):
+    seen: list[str] = []
+
+    def provider(user):
+        seen.append(user.sub)
+        return ["from-provider"]
+
+    assert realm.user(realm.token(), groups_provider=provider).groups == ("from-provider",)
+    assert seen == ["sub-ada"]
+
+
+@pytest.mark.parametrize("result", [RuntimeError("db down"), [1, 2]], ids=["raises", "not-strings"])
+def test_a_failing_groups_provider_withholds_groups(realm, caplog, result):
+    def provider(user):
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        assert realm.user(realm.token(), groups_provider=provider).groups == ()
+    assert "groups_provider" in caplog.text
