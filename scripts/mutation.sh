@@ -4,6 +4,7 @@
 #
 #   scripts/mutation.sh                  every module below, one after another
 #   scripts/mutation.sh keys config      only these
+#   MUTATION_SAMPLE=100 scripts/mutation.sh verify    a seeded random sample of 100 mutants a module
 #
 # Each module is mutated in a copy of the working tree (.mutation/src, git-ignored), one mutant at a
 # time at low priority, against the fast unit tests that cover it (`timeout` bounds each run; a hang
@@ -26,9 +27,9 @@ main() {
     [verify]=streamlit_alb_auth/verify.py
     [idp]=streamlit_alb_auth/idp.py
     [oidc]=streamlit_alb_auth/oidc.py
-    [cognito]=streamlit_alb_auth/cognito.py
     [config]=streamlit_alb_auth/config.py
     [lambda]=streamlit_alb_auth/templates/logout_lambda.py
+    [auth]=streamlit_alb_auth/auth.py
     [user]=streamlit_alb_auth/user.py
   )
   # The fast tests that cover each module, the quickest and most pointed first (pytest stops at the
@@ -36,17 +37,18 @@ main() {
   # The byte-for-byte template test is left out on purpose: any edit fails it.
   declare -A module_tests=(
     [fetch]="tests/test_pins_fetch.py tests/test_fetch.py tests/test_pins_keys.py"
+    [urls]="tests/test_pins_fetch.py tests/test_hardening.py tests/test_pins_keys.py tests/test_fetch.py"
     [keys]="tests/test_pins_keys.py tests/test_keys.py tests/test_verify.py"
     [verify]="tests/test_pins_verify.py tests/test_verify.py tests/test_pins_keys.py"
-    [urls]="tests/test_pins_fetch.py tests/test_pins_keys.py tests/test_fetch.py tests/test_hardening.py"
-    [idp]="tests/test_pins_access_token.py tests/test_idp.py tests/test_hardening.py tests/test_get_alb_user.py"
-    [oidc]="tests/test_pins_access_token.py tests/test_idp.py tests/test_hardening.py tests/test_get_alb_user.py"
-    [cognito]="tests/test_pins_access_token.py tests/test_get_alb_user.py"
-    [config]="tests/test_pins_config.py tests/test_pins_user.py tests/test_get_alb_user.py"
+    [idp]="tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
+    [oidc]="tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
+    [config]="tests/test_pins_config.py tests/test_pins_settings_checked.py tests/test_hardening.py tests/test_pins_user.py"
     [lambda]="tests/test_logout_lambda.py tests/test_logout_hops.py tests/test_logout_revoke.py"
+    [auth]="tests/test_pins_user.py tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
     [user]="tests/test_pins_user.py tests/test_get_alb_user.py tests/test_pins_access_token.py"
   )
-  default_modules=(fetch urls keys verify idp oidc cognito config lambda)
+  # The security core (issue 14); auth and user can be named on the command line.
+  default_modules=(fetch urls keys verify idp oidc config lambda)
   modules=("$@")
   [ ${#modules[@]} -gt 0 ] || modules=("${default_modules[@]}")
 
@@ -91,6 +93,9 @@ EOF
     echo "== $name: mutating $path against$tests"
     nice -n 15 cosmic-ray init "$config" "$session"
     python "$repo/scripts/mutation_session.py" skip-annotations "$session"
+    if [ -n "${MUTATION_SAMPLE:-}" ]; then
+      python "$repo/scripts/mutation_session.py" sample "$session" "$MUTATION_SAMPLE"
+    fi
     nice -n 15 cosmic-ray baseline "$config" >/dev/null || { echo "$name: tests fail unmutated" >&2; exit 1; }
     nice -n 15 cosmic-ray exec "$config" "$session"
     if python "$repo/scripts/mutation_session.py" report "$session" "$survivors" >"$work/$name.txt"; then :; else status=1; fi

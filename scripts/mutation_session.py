@@ -4,6 +4,9 @@
     Mark as skipped the mutants inside type annotations of modules that use
     ``from __future__ import annotations``: those annotations are never evaluated, so a mutant there
     (``str | None`` -> ``str + None``) is equivalent by construction.
+``sample SESSION COUNT``
+    Keep ``COUNT`` of the pending mutants, chosen at random (seeded by the module path, so a rerun on
+    the same code picks the same ones), and mark the others skipped: for a quick estimate.
 ``report SESSION SURVIVORS_MD``
     Count killed, skipped and surviving mutants; survivors listed in ``SURVIVORS_MD`` (judged
     equivalent or harmless, one reason each) leave the denominator; print the score and every
@@ -21,6 +24,7 @@ when given after an arrow, the line as mutated), so the list survives code movin
 from __future__ import annotations
 
 import ast
+import random
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -80,6 +84,31 @@ def skip_annotations(session: str) -> int:
     return 0
 
 
+NOT_SAMPLED = "not in the sample"
+
+
+def sample(session: str, count: int) -> int:
+    with use_db(session, WorkDB.Mode.open) as db:
+        pending = sorted(db.pending_work_items, key=lambda item: item.job_id)
+        if len(pending) <= count:
+            print(f"all {len(pending)} pending mutants run (sample of {count} asked)")
+            return 0
+        chooser = random.Random(str(pending[0].mutations[0].module_path))  # noqa: S311 - a sample, not a secret
+        ordered = sorted(pending, key=lambda item: _stable_position(item.mutations[0]))
+        kept = {item.job_id for item in chooser.sample(ordered, count)}
+        for item in pending:
+            if item.job_id not in kept:
+                db.set_result(
+                    item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=NOT_SAMPLED)
+                )
+    print(f"sampled {count} of {len(pending)} pending mutants")
+    return 0
+
+
+def _stable_position(mutation: MutationSpec) -> tuple:
+    return (tuple(mutation.start_pos), tuple(mutation.end_pos), mutation.operator_name, mutation.occurrence)
+
+
 def _judged(survivors_md: Path) -> dict[tuple[str, str, str, str | None], str]:
     judged = {}
     if survivors_md.exists():
@@ -106,7 +135,7 @@ def _is_judged(key: tuple[str, str, str, str], judged: Mapping[tuple, str]) -> b
 
 def report(session: str, survivors_md: str) -> int:
     judged = _judged(Path(survivors_md))
-    counts = {"total": 0, "skipped": 0, "killed": 0, "timeouts": 0, "equivalent": 0, "pending": 0}
+    counts = {"total": 0, "skipped": 0, "unsampled": 0, "killed": 0, "timeouts": 0, "equivalent": 0}
     unexplained: list[str] = []
     module = "?"
     with use_db(session, WorkDB.Mode.open) as db:
@@ -116,7 +145,7 @@ def report(session: str, survivors_md: str) -> int:
             mutation = item.mutations[0]
             module = mutation.module_path.name
             if result.worker_outcome == WorkerOutcome.SKIPPED:
-                counts["skipped"] += 1
+                counts["unsampled" if result.output == NOT_SAMPLED else "skipped"] += 1
             elif result.test_outcome != TestOutcome.SURVIVED:
                 counts["killed"] += 1
                 counts["timeouts"] += result.output == "timeout"
@@ -129,7 +158,8 @@ def report(session: str, survivors_md: str) -> int:
     score = 100.0 * counts["killed"] / counted if counted else 100.0
     print(
         f"{module}: {counts['total']} mutants, {counts['skipped']} skipped (annotations), "
-        f"{counts['killed']} killed ({counts['timeouts']} by timeout), "
+        + (f"{counts['unsampled']} not in the sample, " if counts["unsampled"] else "")
+        + f"{counts['killed']} killed ({counts['timeouts']} by timeout), "
         f"{counts['equivalent']} survived and judged equivalent, {len(unexplained)} survived unexplained"
         + (f", {counts['pending']} not run" if counts["pending"] else "")
         + f" -> {score:.1f}% of non-equivalent mutants killed"
@@ -142,6 +172,8 @@ def report(session: str, survivors_md: str) -> int:
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "skip-annotations":
         return skip_annotations(argv[1])
+    if len(argv) == 3 and argv[0] == "sample":
+        return sample(argv[1], int(argv[2]))
     if len(argv) == 3 and argv[0] == "report":
         return report(argv[1], argv[2])
     print(__doc__, file=sys.stderr)
