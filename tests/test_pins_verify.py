@@ -200,3 +200,90 @@ def test_a_rejected_token_is_not_cached(signer, make_verifier, clock, key_server
     for _ in range(2):
         with pytest.raises(errors.InvalidSignatureError):
             verifier.verify(forged)
+
+
+# --- the kid and ARN syntax (regular expressions) -------------------------------------------------------
+
+GOOD_KID = "0123abcd-4567-89ef-ABCD-0123456789ef"
+
+
+@pytest.mark.parametrize(
+    "kid",
+    [
+        "g123abcd-4567-89ef-ABCD-0123456789ef",
+        "0123abcd-g567-89ef-ABCD-0123456789ef",
+        "0123abcd-4567-g9ef-ABCD-0123456789ef",
+        "0123abcd-4567-89ef-gBCD-0123456789ef",
+        "0123abcd-4567-89ef-ABCD-g123456789ef",
+        "0123abcd4567-89ef-ABCD-0123456789ef",
+        "0123abcd-45678-9ef-ABCD-0123456789ef",
+        "0123abc-4567-89ef-ABCD-0123456789ef0",
+        "0123abcd-4567-89ef-ABCD-0123456789e",
+        "0123abcd-4567-89ef-ABCD-0123456789eff",
+        "0123abcd.4567.89ef.ABCD.0123456789ef",
+    ],
+)
+def test_a_kid_must_be_a_uuid_exactly(signer, make_verifier, key_server, clock, kid):
+    with pytest.raises(errors.InvalidKidError):
+        make_verifier().verify(signer.sign(CLAIMS, header={"kid": kid}, now=clock.now))
+    assert key_server.fetches() == 0
+
+
+def test_a_kid_in_any_hex_case_is_a_uuid(key_server, store, clock):
+    upper = LocalAlbSigner(kid=GOOD_KID)
+    key_server.add_signer(upper)
+    verifier = AlbJwtVerifier(
+        alb_arn=upper.alb_arn, key_url=key_server.alb_key_url, key_store=store, clock=clock
+    )
+    assert verifier.verify(upper.sign(CLAIMS, now=clock.now))["sub"] == "sub-ada"
+
+
+ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/my-alb/0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        ARN,
+        ARN.replace("arn:aws:", "arn:aws-cn:").replace("eu-west-1", "cn-north-1"),
+        ARN.replace("arn:aws:", "arn:aws-us-gov:").replace("eu-west-1", "us-gov-west-1"),
+        ARN.replace("eu-west-1", "ap-southeast-10"),
+        ARN.replace("my-alb", "a" * 32),
+        ARN.replace("0123456789abcdef", "0" * 32),
+        ARN.replace("0123456789abcdef", "f"),
+    ],
+)
+def test_alb_arns_of_every_partition_and_shape_are_accepted(arn):
+    assert AlbJwtVerifier(alb_arn=arn).allowed_signers == (arn,)
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        ARN.replace("arn:aws:", "arn:aws-xx:"),
+        ARN.replace("elasticloadbalancing", "elasticloadbalancingx"),
+        ARN.replace("eu-west-1", "eu-west"),
+        ARN.replace("eu-west-1", "euw-west-1"),
+        ARN.replace("eu-west-1", "e-west-1"),
+        ARN.replace("eu-west-1", "eu-1"),
+        ARN.replace("eu-west-1", "eu-west-x"),
+        ARN.replace("eu-west-1", "EU-west-1"),
+        ARN.replace("123456789012", "12345678901"),
+        ARN.replace("123456789012", "1234567890123"),
+        ARN.replace("123456789012", "12345678901x"),
+        ARN.replace("123456789012", "١٢٣٤٥٦٧٨٩٠١٢"),
+        ARN.replace("loadbalancer/app/", "loadbalancer/net/"),
+        ARN.replace("my-alb", "a" * 33),
+        ARN.replace("my-alb", ""),
+        ARN.replace("my-alb", "my_alb"),
+        ARN.replace("0123456789abcdef", "0" * 33),
+        ARN.replace("0123456789abcdef", ""),
+        ARN.replace("0123456789abcdef", "0123456789ABCDEF"),
+        ARN.replace("0123456789abcdef", "0123456789abcdeg"),
+        ARN + "/extra",
+        "x" + ARN,
+    ],
+)
+def test_anything_else_is_not_an_alb_arn(arn):
+    with pytest.raises(errors.ConfigurationError):
+        AlbJwtVerifier(alb_arn=arn)
