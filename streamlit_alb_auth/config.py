@@ -25,8 +25,10 @@ Pure Python: Streamlit is imported only to read ``st.secrets``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,10 +53,23 @@ STRING_SETTINGS = (
     "userinfo_url",
 )
 SETTING_NAMES = ("alb_arn", *STRING_SETTINGS, "userinfo")
+# (name, environment variable, and how each source is named in an error), computed once.
+_LOOKUPS = tuple(
+    (
+        name,
+        f"{ENV_PREFIX}{name.upper()}",
+        f"{ENV_PREFIX}{name.upper()} variable",
+        f"[{SECRETS_SECTION}] {name} secret",
+    )
+    for name in SETTING_NAMES
+)
 _GROUPS_CLAIM_PATTERN = re.compile(r"[\x21-\x7e]{1,200}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _FETCHED_URLS = ("key_url", "jwks_url", "oidc_issuer", "userinfo_url")
+
+_NO_SECRETS_RECHECK = 2.0
+_no_secrets: tuple[object, float] = (None, 0.0)
 
 HOW_TO_CONFIGURE = (
     "Set the ARN of your load balancer so only its tokens are trusted: "
@@ -109,19 +124,37 @@ def resolve_settings(
     """
     env = os.environ if environ is None else environ
     section = _secrets_section() if secrets is None else secrets
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    for name in SETTING_NAMES:
+    found: list[tuple[str, Any, str]] = []
+    for name, variable, from_variable, from_secret in _LOOKUPS:
         value, source = arguments.get(name), "argument"
         if value is None:
-            value, source = env.get(ENV_PREFIX + name.upper()) or None, f"{ENV_PREFIX}{name.upper()} variable"
+            value, source = env.get(variable) or None, from_variable
             if name == "alb_arn" and value is not None:
-                value = [arn.strip() for arn in value.split(",") if arn.strip()]
+                value = tuple(arn.strip() for arn in value.split(",") if arn.strip())
         if value is None:
-            value, source = section.get(name), f"[{SECRETS_SECTION}] {name} secret"
-        values[name], sources[name] = value, source
-    strings = {name: _optional_str(name, values[name], sources[name]) for name in STRING_SETTINGS}
+            value, source = section.get(name), from_secret
+        found.append((name, value, source))
     provider = arguments.get("groups_provider")
+    try:
+        # A rerun reads the same values: check them once, not on every rerun.
+        return _checked_settings(tuple((n, _frozen(v), s) for n, v, s in found), provider)
+    except TypeError:  # a value that cannot be a cache key (a dict, say): checked below, and refused
+        return _settings_from(found, provider)
+
+
+@functools.lru_cache(maxsize=64)
+def _checked_settings(found: tuple[tuple[str, Any, str], ...], provider: Any) -> AlbAuthSettings:
+    return _settings_from(found, provider)
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _settings_from(found: Iterable[tuple[str, Any, str]], provider: Any) -> AlbAuthSettings:
+    values = {name: value for name, value, _ in found}
+    sources = {name: source for name, _, source in found}
+    strings = {name: _optional_str(name, values[name], sources[name]) for name in STRING_SETTINGS}
     if provider is not None and not callable(provider):
         raise ConfigurationError(
             "groups_provider must be a callable (user) -> groups", setting="groups_provider"
@@ -205,13 +238,23 @@ def _qualified_name(function: Any) -> str | None:
 
 
 def _secrets_section() -> Mapping[str, Any]:
-    """``st.secrets["alb_auth"]`` if a secrets file defines it; an app without secrets is normal."""
+    """``st.secrets["alb_auth"]`` if a secrets file defines it; an app without secrets is normal.
+
+    Streamlit caches a secrets file it found, but looks for a missing one on every call (a few file
+    checks, ~50 us a rerun); so the same ``st.secrets`` saying "no file" is believed for
+    ``_NO_SECRETS_RECHECK`` seconds.
+    """
+    global _no_secrets
     import streamlit as st
 
+    secrets = st.secrets
+    if _no_secrets[0] is secrets and time.monotonic() < _no_secrets[1]:
+        return {}
     try:
-        if not st.secrets.load_if_toml_exists():
+        if not secrets.load_if_toml_exists():
+            _no_secrets = (secrets, time.monotonic() + _NO_SECRETS_RECHECK)
             return {}
-        section = st.secrets.get(SECRETS_SECTION)
+        section = secrets.get(SECRETS_SECTION)
     except Exception:  # a malformed secrets file is Streamlit's to report; it is no source of ours
         return {}
     return section if isinstance(section, Mapping) else {}

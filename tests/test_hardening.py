@@ -239,3 +239,13 @@ def test_an_audience_may_stand_in_for_the_client_id(server):
     settings = {**pool_settings(server), "client_id": None, "audience": POOL.client_id}
     user = get_alb_user(required=False, headers=SIGNER.headers(ADA, access_token=access), **settings)
     assert user.groups == ("admin",)
+
+
+def test_a_changed_environment_applies_to_the_stored_user(server, monkeypatch):
+    headers = SIGNER.headers(ADA)
+    monkeypatch.setenv("ALB_AUTH_ALB_ARN", f"{OTHER_ARN},{SIGNER.alb_arn}")
+    assert user_for(headers, server).is_logged_in
+    monkeypatch.setenv("ALB_AUTH_ALB_ARN", OTHER_ARN)
+    assert "SignerNotAllowedError" in (user_for(headers, server).problem or "")
+    monkeypatch.setenv("ALB_AUTH_ALB_ARN", SIGNER.alb_arn)
+    assert user_for(headers, server).is_logged_in
