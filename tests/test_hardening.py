@@ -57,6 +57,10 @@ def pool_settings(server: ScriptedServer) -> dict[str, str]:
 # --- item 2: a stored user is reused only under the settings it was verified under ----------------------
 
 
+def user_for(headers: dict[str, str], server: ScriptedServer, **settings):
+    return get_alb_user(required=False, headers=headers, key_url=server.url("/alb"), **settings)
+
+
 def test_a_narrowed_allowlist_applies_to_the_stored_user(server):
     headers = SIGNER.headers(ADA)
     both = get_alb_user(
