@@ -63,6 +63,14 @@ def _add_dev_command(commands: argparse._SubParsersAction) -> None:
         help="the logout Lambda target group's header mode: multi-value (one answer expires every "
         "cookie shard) or single-value (a redirect per shard) (default: multi)",
     )
+    parser.add_argument(
+        "--idp",
+        choices=["cognito", "oidc"],
+        default="cognito",
+        help="what signs users in: a Cognito user pool (authenticate-cognito) or a generic OIDC provider "
+        "(authenticate-oidc: discovery, JWKS, userinfo, end-session; groups in a 'groups' claim) "
+        "(default: cognito)",
+    )
     parser.set_defaults(run=_run_dev)
 
 

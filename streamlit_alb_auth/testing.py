@@ -25,16 +25,16 @@ from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-import jwt
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from streamlit_alb_auth.localidp import DEFAULT_TEST_CLIENT_ID, LocalOidcProvider
 
 DEFAULT_TEST_REGION = "us-east-1"
 DEFAULT_TEST_ALB_ARN = (
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/local-alb/0123456789abcdef"
 )
-DEFAULT_TEST_CLIENT_ID = "local-app-client"
 DEFAULT_TEST_USER_POOL_ID = "us-east-1_LocalPool"
 DEFAULT_TEST_ISSUER = f"https://cognito-idp.{DEFAULT_TEST_REGION}.amazonaws.com/{DEFAULT_TEST_USER_POOL_ID}"
 
@@ -119,8 +119,9 @@ class LocalAlbSigner:
         }
 
 
-class LocalCognitoPool:
-    """An RSA key pair standing in for a Cognito user pool: a JWKS and RS256 access tokens."""
+class LocalCognitoPool(LocalOidcProvider):
+    """The Cognito preset of ``LocalOidcProvider``: a user pool's issuer, ``cognito:groups``, and
+    Cognito's access-token shape (``token_use`` = access, ``client_id``, ``username``; no ``aud``)."""
 
     def __init__(
         self,
@@ -130,30 +131,12 @@ class LocalCognitoPool:
         kid: str | None = None,
     ) -> None:
         self.user_pool_id = user_pool_id
-        self.client_id = client_id
         self.region = user_pool_id.split("_", 1)[0]
-        self.issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{user_pool_id}"
-        self.kid = kid or f"local-{uuid.uuid4().hex[:12]}"
-        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{user_pool_id}"
+        super().__init__(issuer=issuer, client_id=client_id, groups_claim="cognito:groups", kid=kid)
 
-    @property
-    def jwks(self) -> dict[str, Any]:
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key()))
-        jwk.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
-        return {"keys": [jwk]}
-
-    def access_token(
-        self,
-        sub: str,
-        *,
-        groups: Iterable[str] = (),
-        username: str | None = None,
-        expires_in: float = 3600,
-        claims: Mapping[str, Any] | None = None,
-    ) -> str:
-        """A Cognito-shaped access token (``token_use`` = access, ``client_id``, ``cognito:groups``)."""
-        now = int(time.time())
-        payload: dict[str, Any] = {
+    def standard_claims(self, sub: str, username: str, now: int, expires_in: float) -> dict[str, Any]:
+        return {
             "sub": sub,
             "iss": self.issuer,
             "client_id": self.client_id,
@@ -163,13 +146,8 @@ class LocalCognitoPool:
             "iat": now,
             "exp": int(now + expires_in),
             "jti": str(uuid.uuid4()),
-            "username": username or sub,
+            "username": username,
         }
-        group_list = list(groups)
-        if group_list:
-            payload["cognito:groups"] = group_list
-        payload.update(claims or {})
-        return jwt.encode(payload, self.private_key, algorithm="RS256", headers={"kid": self.kid})
 
 
 KeyServerBehaviour = Literal["ok", "error", "garbage", "slow", "redirect", "huge"]

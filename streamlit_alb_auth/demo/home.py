@@ -1,4 +1,4 @@
-"""The demo's home page, open to everyone signed in: what was verified, and Cognito's userInfo."""
+"""The demo's home page, open to everyone signed in: what was verified, and the IdP's userinfo."""
 
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ user = get_alb_user()
 
 st.title(f"Hello, {user.username or user.email}")
 st.caption(
-    "Every value below was verified on the server: the ALB's ES256 signature on `x-amzn-oidc-data`, "
-    "and the user pool's RS256 signature on the access token."
+    f"Signed in with {user.idp or 'an identity provider'}. Every value below was verified on the server: "
+    "the ALB's ES256 signature on `x-amzn-oidc-data`, and the identity provider's signature on the "
+    "access token (or its userinfo answer)."
 )
 
 identity, access, info = st.columns(3)
@@ -39,18 +40,27 @@ with identity:
     st.json(dict(user.claims))
 with access:
     st.subheader("Access token")
-    st.caption("`x-amzn-oidc-accesstoken`, signed by Cognito")
+    st.caption("`x-amzn-oidc-accesstoken`, signed by the identity provider")
     if user.access_token_claims:
         st.json(dict(user.access_token_claims))
+    elif user.userinfo:
+        st.info("Checked through userinfo instead (next column).")
     else:
-        st.info("Not verified (set `ALB_AUTH_USER_POOL_ID`), so no groups are trusted.")
+        st.info(
+            "Not verified (set `ALB_AUTH_USER_POOL_ID` or `ALB_AUTH_OIDC_ISSUER`), so no groups are trusted."
+        )
 with info:
     st.subheader("userInfo")
-    st.caption("Cognito's `/oauth2/userInfo`, asked with the access token")
+    st.caption("The identity provider's userinfo endpoint, asked with the access token")
     userinfo_url = os.environ.get(USERINFO_URL_ENV)
     token = st.context.headers.get("x-amzn-oidc-accesstoken")
-    if not userinfo_url:
-        st.info(f"Set `{USERINFO_URL_ENV}` to `https://YOUR-COGNITO-DOMAIN/oauth2/userInfo`.")
+    if user.userinfo:  # the package asked it (ALB_AUTH_USERINFO=1), and checked its sub
+        st.json(dict(user.userinfo))
+    elif not userinfo_url:
+        st.info(
+            f"Set `ALB_AUTH_USERINFO=1`, or for Cognito `{USERINFO_URL_ENV}` to "
+            "`https://YOUR-COGNITO-DOMAIN/oauth2/userInfo`."
+        )
     elif not (token and user.access_token_claims):
         # Only a token that verified is sent anywhere.
         st.info("No verified access token to ask with.")

@@ -55,5 +55,6 @@ def run_dev(args: argparse.Namespace) -> int:
         users=users,
         session_seconds=getattr(args, "session_timeout", None) or DEFAULT_SESSION_SECONDS,
         lambda_headers=getattr(args, "lambda_headers", None) or "multi",
+        idp=getattr(args, "idp", None) or "cognito",
     )
     return asyncio.run(serve(config, app))

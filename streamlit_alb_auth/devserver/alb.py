@@ -31,7 +31,8 @@ from streamlit_alb_auth.devserver.session import (
 )
 from streamlit_alb_auth.devserver.signin import HostedUi, error_page, redirect
 from streamlit_alb_auth.devserver.users import DevUser
-from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
+from streamlit_alb_auth.localidp import LocalOidcProvider
+from streamlit_alb_auth.testing import LocalAlbSigner
 
 STATE_SECONDS = 600
 IDENTITY_HEADERS = ("x-amzn-oidc-data", "x-amzn-oidc-accesstoken", "x-amzn-oidc-identity")
@@ -88,7 +89,7 @@ class AlbAuthenticate:
     """Turns a browser with a session cookie into the three ``x-amzn-oidc-*`` headers, or signs it in."""
 
     def __init__(
-        self, config: DevConfig, hosted_ui: HostedUi, signer: LocalAlbSigner, pool: LocalCognitoPool
+        self, config: DevConfig, hosted_ui: HostedUi, signer: LocalAlbSigner, pool: LocalOidcProvider
     ) -> None:
         self.config = config
         self.hosted_ui = hosted_ui

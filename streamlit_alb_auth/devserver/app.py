@@ -12,6 +12,7 @@ from streamlit_alb_auth.devserver.alb import AlbAuthenticate
 from streamlit_alb_auth.devserver.config import CALLBACK_PATH, SIGNED_OUT_PATH, DevConfig
 from streamlit_alb_auth.devserver.keyserver import key_routes
 from streamlit_alb_auth.devserver.lambda_target import LambdaHandler, LogoutTarget
+from streamlit_alb_auth.devserver.oidc import OidcEndpoints, oidc_provider
 from streamlit_alb_auth.devserver.proxy import forward_http, forward_websocket, is_websocket
 from streamlit_alb_auth.devserver.signin import HostedUi
 from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
@@ -26,7 +27,11 @@ AUTHENTICATE = web.AppKey("authenticate", AlbAuthenticate)
 
 def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None) -> web.Application:
     """Fresh keys each run: sessions and tokens of an earlier run are worthless to this one."""
-    pool = LocalCognitoPool(user_pool_id=config.user_pool_id, client_id=config.client_id)
+    pool = (
+        oidc_provider(config)
+        if config.idp == "oidc"
+        else LocalCognitoPool(user_pool_id=config.user_pool_id, client_id=config.client_id)
+    )
     signer = LocalAlbSigner(alb_arn=config.alb_arn, client_id=config.client_id, issuer=pool.issuer)
     hosted_ui = HostedUi(config, pool)
     authenticate = AlbAuthenticate(config, hosted_ui, signer, pool)
@@ -66,6 +71,8 @@ def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None)
     app.cleanup_ctx.append(upstream_client)
     app.add_routes(key_routes(signer, pool))
     app.add_routes(hosted_ui.routes())
+    if config.idp == "oidc":
+        app.add_routes(OidcEndpoints(config, pool, hosted_ui).routes())
     app.add_routes(
         [
             web.get(CALLBACK_PATH, authenticate.callback),

@@ -27,6 +27,10 @@ SIGNED_OUT_PATH = "/signed-out"
 DEFAULT_SESSION_SECONDS = 28800
 """The templates' SessionTimeout default: 8 hours."""
 LAMBDA_HEADER_MODES = ("multi", "single")
+IDPS = ("cognito", "oidc")
+# The generic OIDC provider of `--idp oidc`: its issuer URL is this path on the stand-in.
+OIDC_PATH = "/_alb_dev/oidc"
+OIDC_GROUPS_CLAIM = "groups"
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class DevConfig:
     session_seconds: int = DEFAULT_SESSION_SECONDS
     lambda_headers: str = "multi"
     data_token_seconds: int = 120
+    idp: str = "cognito"
     exempt_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/_stcore/health"}))
 
     @property
@@ -78,6 +83,8 @@ class DevConfig:
         return self.public_url + CALLBACK_PATH
 
     def __post_init__(self) -> None:
+        if self.idp not in IDPS:
+            raise ValueError(f"idp must be one of {', '.join(IDPS)}")
         if self.lambda_headers not in LAMBDA_HEADER_MODES:
             raise ValueError(f"lambda_headers must be one of {', '.join(LAMBDA_HEADER_MODES)}")
         if not 1 <= self.session_seconds <= 604800:
@@ -88,8 +95,23 @@ class DevConfig:
         """Cognito's one allowed sign-out URL for this client: the signed-out page."""
         return self.public_url + SIGNED_OUT_PATH
 
+    @property
+    def oidc_issuer(self) -> str:
+        """The generic provider's issuer (``--idp oidc``), where the app's server reaches it."""
+        return self.loopback_url + OIDC_PATH
+
     def app_environment(self) -> dict[str, str]:
         """What the Streamlit app needs to verify tokens exactly as it would behind a real ALB."""
+        if self.idp == "oidc":
+            return {
+                "ALB_AUTH_ALB_ARN": self.alb_arn,
+                "ALB_AUTH_CLIENT_ID": self.client_id,
+                "ALB_AUTH_ISSUER": self.oidc_issuer,
+                "ALB_AUTH_KEY_URL": self.loopback_url + KEYS_PATH,
+                "ALB_AUTH_OIDC_ISSUER": self.oidc_issuer,
+                "ALB_AUTH_AUDIENCE": self.client_id,
+                "ALB_AUTH_GROUPS_CLAIM": OIDC_GROUPS_CLAIM,
+            }
         region = self.user_pool_id.split("_", 1)[0]
         return {
             "ALB_AUTH_ALB_ARN": self.alb_arn,
@@ -104,6 +126,15 @@ class DevConfig:
 
     def lambda_environment(self) -> dict[str, str]:
         """The logout Lambda's configuration, as the CloudFormation template would set it."""
+        if self.idp == "oidc":
+            # On the never-resolving domain, as Cognito's is: the stand-in points it at itself.
+            return {
+                "IDP_LOGOUT_URL": f"https://{self.cognito_domain}{OIDC_PATH}/logout",
+                "IDP_REDIRECT_PARAM": "post_logout_redirect_uri",
+                "IDP_CLIENT_ID": self.client_id,
+                "APP_LOGOUT_URL": self.sign_out_url,
+                "SESSION_COOKIE_NAME": self.cookie_name,
+            }
         return {
             "COGNITO_DOMAIN": self.cognito_domain,
             "COGNITO_CLIENT_ID": self.client_id,

@@ -9,10 +9,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from streamlit_alb_auth.devserver.config import JWKS_PATH, KEYS_PATH
-from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
+from streamlit_alb_auth.localidp import LocalOidcProvider
+from streamlit_alb_auth.testing import LocalAlbSigner
 
 
-def key_routes(signer: LocalAlbSigner, pool: LocalCognitoPool) -> list[web.RouteDef]:
+def key_routes(signer: LocalAlbSigner, pool: LocalOidcProvider) -> list[web.RouteDef]:
     async def alb_key(request: web.Request) -> web.Response:
         if request.match_info["kid"] != signer.kid:
             return web.Response(status=404, text="no such key")

@@ -22,7 +22,7 @@ from aiohttp import web
 from streamlit_alb_auth.devserver.config import CALLBACK_PATH, COGNITO_IDP_PATH, DevConfig
 from streamlit_alb_auth.devserver.session import Revocations
 from streamlit_alb_auth.devserver.users import DevUser
-from streamlit_alb_auth.testing import LocalCognitoPool
+from streamlit_alb_auth.localidp import LocalOidcProvider
 
 SIGN_IN_COOKIE = "cognito"
 CODE_SECONDS = 300
@@ -45,7 +45,7 @@ def _cognito_error(kind: str, message: str) -> web.Response:
     return web.Response(status=400, text=body, headers=headers)
 
 
-def _invalid_token() -> web.Response:
+def invalid_token() -> web.Response:
     challenge = 'Bearer error="invalid_token", error_description="Access token is not valid"'
     return web.json_response({"error": "invalid_token"}, status=401, headers={"WWW-Authenticate": challenge})
 
@@ -53,7 +53,7 @@ def _invalid_token() -> web.Response:
 class HostedUi:
     """Sign-in sessions and one-time codes for the users of ``config``, kept in memory."""
 
-    def __init__(self, config: DevConfig, pool: LocalCognitoPool) -> None:
+    def __init__(self, config: DevConfig, pool: LocalOidcProvider) -> None:
         self.config = config
         self.pool = pool
         self._users = {user.email: user for user in config.users}
@@ -137,32 +137,45 @@ class HostedUi:
         return answer
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
-        """End the sign-in session, then go to ``logout_uri``, which must be the registered one."""
+        """Cognito's ``/logout``: end the sign-in, then go to ``logout_uri`` (the registered one)."""
+        return self.sign_out(request, "logout_uri")
+
+    def sign_out(self, request: web.Request, return_parameter: str) -> web.Response:
+        """End the sign-in session, then go to the URL in ``return_parameter``, which must be the
+        registered sign-out URL; the next sign-in asks who you are again."""
         if request.query.get("client_id") != self.config.client_id:
             return error_page(400, "unknown client_id")
-        logout_uri = request.query.get("logout_uri", "")
-        if logout_uri != self.config.as_opened(request.host).sign_out_url:
-            return error_page(400, "logout_uri is not the registered sign-out URL")
+        back = request.query.get(return_parameter, "")
+        if back != self.config.as_opened(request.host).sign_out_url:
+            return error_page(400, f"{return_parameter} is not the registered sign-out URL")
         self._sign_ins.pop(request.cookies.get(SIGN_IN_COOKIE, ""), None)
-        answer = redirect(logout_uri)
+        answer = redirect(back)
         answer.del_cookie(SIGN_IN_COOKIE, path="/")
         return answer
 
-    def _access_claims(self, token: str) -> dict | None:
-        """The claims of a live access token of ours: signed by the pool, unexpired, not revoked."""
+    def live_claims(
+        self, token: str, *, audience: str | None = None, require: tuple[str, ...] = ()
+    ) -> dict | None:
+        """The claims of a live access token of ours: signed by the provider, unexpired, not revoked."""
         try:
             claims = jwt.decode(
                 token,
                 self.pool.private_key.public_key(),
                 algorithms=["RS256"],
                 issuer=self.pool.issuer,
-                options={"require": ["exp", "iat", "iss", "sub", "token_use"]},
+                audience=audience,
+                options={"require": ["exp", "iat", "iss", "sub", *require]},
             )
         except jwt.InvalidTokenError:
             return None
-        if claims["token_use"] != "access":  # noqa: S105 - a claim value, not a password
-            return None
         return claims if self.revocations.allows(claims["sub"], claims["iat"]) else None
+
+    def _access_claims(self, token: str) -> dict | None:
+        """A live Cognito access token's claims (its ID tokens say ``token_use`` = id)."""
+        claims = self.live_claims(token, require=("token_use",))
+        if claims is None or claims["token_use"] != "access":  # noqa: S105 - a claim value
+            return None
+        return claims
 
     async def user_info(self, request: web.Request) -> web.StreamResponse:
         """Cognito's userInfo: a valid access token of ours buys the user's attributes as JSON."""
@@ -170,7 +183,7 @@ class HostedUi:
         claims = self._access_claims(token) if scheme.lower() == "bearer" else None
         user = next((user for user in self.config.users if claims and user.sub == claims["sub"]), None)
         if user is None:
-            return _invalid_token()
+            return invalid_token()
         return web.json_response(
             {"sub": user.sub, "email_verified": "true", "email": user.email, "username": user.username}
         )

@@ -64,19 +64,31 @@ def test_the_admin_group_gets_the_admin_page(dev_server, context, tmp_path):
     target = SCREENSHOT if UPDATE_SCREENSHOT else tmp_path / SCREENSHOT.name
     page.screenshot(path=str(target))
     assert target.stat().st_size < 300_000
+    open_admin_page(page, dev_server.base_url)
+
+
+def open_admin_page(page: Page, base_url: str) -> None:
+    """Follow the menu's Admin link: the admin page, at /admin."""
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Admin").click()
     expect(page.get_by_role("heading", name="Admin area")).to_be_visible()
-    assert page.url == dev_server.base_url + "/admin"
+    assert page.url == base_url + "/admin"
+
+
+def refused_at_admin_url(page: Page, base_url: str) -> None:
+    """Sign in as user@example.com straight to /admin: "not allowed" there, and no menu to follow."""
+    sign_in(page, base_url, "user@example.com", path="/admin")
+    refusal = page.get_by_test_id("stAlertContentError")
+    expect(refusal).to_contain_text('You are not allowed to see the page "Admin"')
+    expect(refusal).to_contain_text("members of the admin group")
+    expect(page.get_by_role("heading", name="Admin area")).to_have_count(0)
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    assert page.url == base_url + "/admin"
 
 
 def test_the_admin_url_refuses_everyone_else_at_that_url(dev_server, context):
     page = context.new_page()
-    sign_in(page, dev_server.base_url, "user@example.com", path="/admin")
+    refused_at_admin_url(page, dev_server.base_url)
     refusal = page.get_by_test_id("stAlertContentError")
-    expect(refusal).to_contain_text('You are not allowed to see the page "Admin"')
-    expect(refusal).to_contain_text("admin")
-    expect(page.get_by_role("heading", name="Admin area")).to_have_count(0)
-    assert page.url == dev_server.base_url + "/admin"
     page.reload()
     expect(page.get_by_text(FOOTER)).to_be_visible()
     expect(refusal).to_be_visible()
