@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from conftest import DevServer, running_dev_server
+from conftest import DevServer
 from playwright.sync_api import expect
 from test_e2e_demo import FOOTER, menu, open_admin_page, refused_at_admin_url, sign_in
 
@@ -19,8 +18,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def oidc_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    with running_dev_server(tmp_path_factory.mktemp("dev-oidc"), "--idp", "oidc") as server:
+def oidc_server(start_dev_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    with start_dev_server(tmp_path_factory.mktemp("dev-oidc"), "--idp", "oidc") as server:
         yield server
 
 
