@@ -24,6 +24,7 @@ def test_quick_benchmark_runs_and_reports_every_figure(tmp_path):
     figures = {figure["name"]: figure for figure in json.loads(out.read_text())["figures"]}
     assert any(name.startswith("verify a new token") for name in figures)
     assert any(name.startswith("get_alb_user() on a rerun") for name in figures)
+    assert figures["session_guard() on a rerun"]["details"]["ours_us"] > 0
     for name, figure in figures.items():
         assert figure["value"] == figure["value"], f"{name} is NaN: {figure['details']}"
         assert figure["value"] >= 0
