@@ -1,26 +1,40 @@
-"""The ``streamlit-alb-auth`` command: write out the deployment templates, or run the local ALB stand-in."""
+"""The streamlit-alb-auth command: write out the deployment templates, or run the local ALB stand-in."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
 
+from streamlit_alb_auth import __version__
+
+# Shown by --help, so plain text: the module docstring is for readers of the code.
+DESCRIPTION = (
+    "Verified AWS ALB sign-in for Streamlit apps: write out the deployment templates, "
+    "or run your app behind a local stand-in for the ALB."
+)
+
 
 def _add_template_command(commands: argparse._SubParsersAction) -> None:
+    from streamlit_alb_auth.templates import FILES, SUMMARIES
+
+    kinds = "\n".join(f"  {kind:<13} {SUMMARIES[kind]}" for kind in FILES)
     parser = commands.add_parser(
         "template",
         help="write the logout Lambda, a CloudFormation template or a Dockerfile to a folder",
-        description="Write a deployment template (and a note on what to fill in) to --out.",
+        description="Write a deployment template (and a note on what to fill in) to --out.\n\n"
+        f"kinds:\n{kinds}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("kind", choices=["lambda", "logout-stack", "stack", "dockerfile"])
+    parser.add_argument("kind", choices=list(FILES), help="which template (see kinds above)")
     parser.add_argument("--out", default=".", help="folder to write into (default: .)")
+    parser.add_argument("--force", action="store_true", help="overwrite files that exist with other content")
     parser.set_defaults(run=_run_template)
 
 
 def _run_template(args: argparse.Namespace) -> int:
     from streamlit_alb_auth.templates import write_template
 
-    return write_template(args.kind, args.out)
+    return write_template(args.kind, args.out, force=args.force)
 
 
 def _add_dev_command(commands: argparse._SubParsersAction) -> None:
@@ -115,7 +129,8 @@ def _run_doctor(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="streamlit-alb-auth", description=__doc__)
+    parser = argparse.ArgumentParser(prog="streamlit-alb-auth", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_template_command(commands)
     _add_dev_command(commands)

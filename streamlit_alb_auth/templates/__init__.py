@@ -17,6 +17,13 @@ FILES = {
     "stack": "stack.yaml",
     "dockerfile": "Dockerfile",
 }
+# What each kind is, for `template --help`.
+SUMMARIES = {
+    "lambda": "the logout Lambda alone (logout_lambda.py), to deploy your own way",
+    "logout-stack": "CloudFormation adding the logout path and signed-out page to your ALB listener",
+    "stack": "CloudFormation for a whole deployment: Cognito user pool, ALB sign-in, ECS Fargate, logout",
+    "dockerfile": "a slim non-root Streamlit image (Dockerfile and .dockerignore) for the stack",
+}
 # Written beside the main file, as {written name: packaged name}: a dot file does not ship as
 # package data, so .dockerignore is packaged without its dot.
 COMPANIONS = {"dockerfile": {".dockerignore": "dockerignore"}}
@@ -96,21 +103,33 @@ task as ECS secrets or environment instead.""",
 }
 
 
-def write_template(kind: str, out: str | os.PathLike) -> int:
+def write_template(kind: str, out: str | os.PathLike, *, force: bool = False) -> int:
     """Write the ``kind`` template into the folder ``out`` and print what to fill in.
 
     An existing file with other content is left alone (exit code 1), so local edits are never
-    lost; an identical one is rewritten. Returns 0 on success, 1 when nothing was written.
+    lost, unless ``force`` is set; an identical one is rewritten. Returns 0 on success, 1 when
+    nothing was written.
+
+    Examples
+    --------
+    >>> write_template("stack", "deploy/aws")  # doctest: +SKIP
+    0
     """
     if kind not in FILES:
         raise ValueError(f"unknown template {kind!r}; choose one of {', '.join(FILES)}")
     names = {FILES[kind]: FILES[kind], **COMPANIONS.get(kind, {})}
     files = {Path(out) / written: _packaged(packaged) for written, packaged in names.items()}
     try:
-        for target, data in files.items():
-            if target.exists() and target.read_bytes() != data:
-                print(f"{target} exists and differs: move it or pick another --out", file=sys.stderr)
-                return 1
+        differing = [
+            target for target, data in files.items() if target.exists() and target.read_bytes() != data
+        ]
+        if differing and not force:
+            for target in differing:
+                print(
+                    f"{target} exists and differs: pass --force to overwrite it, or pick another --out",
+                    file=sys.stderr,
+                )
+            return 1
         for target, data in files.items():
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
