@@ -100,6 +100,17 @@ def test_the_same_groups_provider_redefined_gives_equal_settings():
     assert first.groups_provider is not second.groups_provider
     assert first != resolve({"alb_arn": ARN})
 
+    def another(user):
+        return ["a"]
+
+    assert resolve({"alb_arn": ARN, "groups_provider": another}) != first
+    assert "groups_provider=" not in repr(first)
+
+
+def test_resolve_settings_takes_its_sources_by_keyword():
+    with pytest.raises(TypeError):
+        resolve_settings({}, {}, {})  # type: ignore[misc]
+
 
 def test_valid_values_pass_unchanged():
     settings = resolve(

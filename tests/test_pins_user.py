@@ -47,6 +47,24 @@ def test_required_stops_the_page_cleanly_with_st_stop(key_url, monkeypatch):
     assert "x-amzn-oidc-data" in at.error[0].value
 
 
+def secrets_page() -> None:
+    import streamlit as st
+
+    from streamlit_alb_auth import get_alb_user
+
+    user = get_alb_user(required=False, headers=st.session_state["test_headers"])
+    st.markdown(f"email={user.email}")
+
+
+def test_settings_come_from_st_secrets(key_url):
+    at = AppTest.from_function(secrets_page)
+    at.session_state["test_headers"] = SIGNER.headers(ADA)
+    at.secrets["alb_auth"] = {"alb_arn": [SIGNER.alb_arn], "key_url": key_url}
+    at.run(timeout=20)
+    assert not at.exception
+    assert [element.value for element in at.markdown] == ["email=ada@example.com"]
+
+
 def test_the_alb_arn_argument_is_used(key_url):
     user = get_alb_user(required=False, headers=SIGNER.headers(ADA), alb_arn=SIGNER.alb_arn, key_url=key_url)
     assert user.is_logged_in and user.email == "ada@example.com"
