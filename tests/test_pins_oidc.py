@@ -6,6 +6,7 @@ cache carries over. The ALB's data token always verifies; only what ``groups`` h
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import logging
@@ -18,7 +19,9 @@ import pytest
 import streamlit as st
 from pinning import Reply, ScriptedServer
 
-from streamlit_alb_auth import SESSION_STATE_KEY, AlbUser, get_alb_user
+from streamlit_alb_auth import SESSION_STATE_KEY, AlbUser, errors, get_alb_user
+from streamlit_alb_auth.config import resolve_settings
+from streamlit_alb_auth.idp import IdpVerifier, user_pool_issuer
 from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
 
 SIGNER = LocalAlbSigner()
@@ -283,3 +286,63 @@ def test_a_failing_groups_provider_withholds_groups(realm, caplog, result):
     with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
         assert realm.user(realm.token(), groups_provider=provider).groups == ()
     assert "groups_provider" in caplog.text
+
+
+def test_an_opaque_token_with_dots_is_checked_with_userinfo(realm):
+    assert realm.user("opaque.with.dots").groups == ("from-userinfo",)
+    assert realm.count("/jwks") == 0
+
+
+def test_an_encrypted_token_goes_to_userinfo(realm):
+    header = base64.urlsafe_b64encode(b'{"alg":"RSA-OAEP","enc":"A256GCM","kid":"oidc-key"}').rstrip(b"=")
+    jwe = f"{header.decode()}.a2V5.aXY.Y2lwaGVy.dGFn"  # five segments: a JWE, not a JWS
+    assert realm.user(jwe).groups == ("from-userinfo",)
+
+
+def test_userinfo_without_an_endpoint_is_a_userinfo_error(realm, caplog):
+    realm.serve_discovery({"userinfo_endpoint": None})
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        assert realm.user("opaque-token").groups == ()
+    assert "UserinfoError" in caplog.text
+
+
+def test_a_userinfo_answer_is_capped_at_64_kib(realm):
+    def answer_of(size: int) -> bytes:
+        start = b'{"sub":"sub-ada","groups":["big"],"pad":"'
+        return start + b"x" * (size - len(start) - 2) + b'"}'
+
+    realm.route("/userinfo", Reply.body(answer_of(64 * 1024)))
+    assert realm.user("opaque-at-cap").groups == ("big",)
+    realm.route("/userinfo", Reply.body(answer_of(64 * 1024 + 1)))
+    assert realm.user("opaque-over-cap").groups == ()
+
+
+def test_the_cognito_preset_takes_options_by_keyword():
+    with pytest.raises(TypeError):
+        IdpVerifier.cognito_pool("us-east-1_Pool", "client")  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "pool_id",
+    [
+        "us-ea/st-1_Abc",
+        "us-east-_Abc",
+        "usa-east-1_Abc",
+        "us-east-1_",
+        "us-east-1_A-b",
+        "us-east-1",
+        "u-east-1_A",
+    ],
+)
+def test_a_user_pool_id_is_region_underscore_id(pool_id):
+    with pytest.raises(errors.ConfigurationError):
+        user_pool_issuer(pool_id)
+    with pytest.raises(errors.ConfigurationError):
+        resolve_settings({"user_pool_id": pool_id}, environ={}, secrets={})
+
+
+def test_a_user_pool_id_gives_its_regions_issuer():
+    assert (
+        user_pool_issuer("ap-southeast-2_AbC9")
+        == "https://cognito-idp.ap-southeast-2.amazonaws.com/ap-southeast-2_AbC9"
+    )
