@@ -17,11 +17,13 @@ from typing import Any
 import jwt
 import pytest
 import streamlit as st
-from pinning import Reply, ScriptedServer
+from cryptography.hazmat.primitives.asymmetric import ec
+from pinning import FakeClock, Reply, ScriptedServer
 
 from streamlit_alb_auth import SESSION_STATE_KEY, AlbUser, errors, get_alb_user
 from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.idp import IdpVerifier, user_pool_issuer
+from streamlit_alb_auth.oidc import OidcMetadata
 from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
 
 SIGNER = LocalAlbSigner()
@@ -346,3 +348,120 @@ def test_a_user_pool_id_gives_its_regions_issuer():
         user_pool_issuer("ap-southeast-2_AbC9")
         == "https://cognito-idp.ap-southeast-2.amazonaws.com/ap-southeast-2_AbC9"
     )
+
+
+# --- the JWKS: which entries are keys, and for which algorithm ------------------------------------------
+
+RSA_ENTRY = KEYS.jwks["keys"][0]
+
+
+def ec_key_entry(private_key: ec.EllipticCurvePrivateKey, kid: str) -> dict[str, Any]:
+    entry = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private_key.public_key()))
+    return {**entry, "kid": kid}
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [5, RSA_ENTRY],
+        [{**RSA_ENTRY, "kid": "enc-key", "use": "enc"}, RSA_ENTRY],
+        [{"kty": "oct", "kid": "secret", "k": "c2VjcmV0", "alg": "HS256"}, RSA_ENTRY],
+        [{"kty": "RSA", "kid": "broken", "n": "!!", "e": "AQAB", "alg": "RS256"}, RSA_ENTRY],
+        [{k: v for k, v in RSA_ENTRY.items() if k != "alg"}],
+    ],
+    ids=[
+        "not-a-dict-first",
+        "encryption-key-first",
+        "shared-secret-first",
+        "broken-first",
+        "rsa-without-alg",
+    ],
+)
+def test_the_usable_key_is_found_among_others(realm, entries):
+    realm.serve_jwks({"keys": entries})
+    assert realm.user(realm.token()).groups == ("admin", "staff")
+
+
+def test_an_encryption_key_never_verifies(realm):
+    realm.serve_jwks({"keys": [{**RSA_ENTRY, "use": "enc"}]})
+    assert realm.user(realm.token()).groups == ()
+
+
+@pytest.mark.parametrize(("curve", "algorithm"), [(ec.SECP256R1(), "ES256"), (ec.SECP384R1(), "ES384")])
+def test_an_ec_key_without_alg_takes_its_curves_algorithm(realm, curve, algorithm):
+    private_key = ec.generate_private_key(curve)
+    realm.serve_jwks({"keys": [ec_key_entry(private_key, "ec-key")]})
+    now = int(time.time())
+    claims = {"sub": "sub-ada", "iss": realm.issuer, "aud": AUDIENCE, "exp": now + 60, "groups": ["ec"]}
+    token = jwt.encode(claims, private_key, algorithm=algorithm, headers={"kid": "ec-key"})
+    assert realm.user(token).groups == ("ec",)
+
+
+def test_a_token_without_kid_uses_the_only_key(realm):
+    token = jwt.encode(
+        {
+            "sub": "sub-ada",
+            "iss": realm.issuer,
+            "aud": AUDIENCE,
+            "exp": int(time.time()) + 60,
+            "groups": ["one"],
+        },
+        KEYS.private_key,
+        algorithm="RS256",
+    )
+    assert realm.user(token).groups == ("one",)
+    other = Realm(realm.server)
+    other.serve_jwks({"keys": [RSA_ENTRY, {**LocalCognitoPool(kid="second").jwks["keys"][0]}]})
+    token = jwt.encode(
+        {
+            "sub": "sub-ada",
+            "iss": other.issuer,
+            "aud": AUDIENCE,
+            "exp": int(time.time()) + 60,
+            "groups": ["one"],
+        },
+        KEYS.private_key,
+        algorithm="RS256",
+    )
+    assert other.user(token).groups == ()  # two keys and no kid: no guessing
+
+
+# --- what the metadata cache remembers, on a hand-moved clock -------------------------------------------
+
+
+def test_a_failed_jwks_fetch_is_remembered_for_ten_seconds(realm):
+    clock = FakeClock()
+    realm.route("/jwks", Reply.body(b"", status=500))
+    metadata = OidcMetadata(realm.issuer, jwks_url=f"{realm.issuer}/jwks", clock=clock)
+    for moment in (0.0, 9.5):
+        clock.now = 1_800_000_000.0 + moment
+        with pytest.raises(errors.AccessTokenError):
+            metadata.signing_key(KEYS.kid)
+    assert realm.count("/jwks") == 1
+    clock.now = 1_800_000_000.0 + 10.5
+    realm.serve_jwks(KEYS.jwks)
+    assert metadata.signing_key(KEYS.kid).algorithm == "RS256"
+    assert realm.count("/jwks") == 2
+
+
+def test_the_jwks_is_kept_an_hour_and_an_unknown_kid_refetches_after_the_cooldown(realm):
+    clock = FakeClock()
+    metadata = OidcMetadata(realm.issuer, jwks_url=f"{realm.issuer}/jwks", clock=clock)
+    start = clock.now
+    assert metadata.signing_key(KEYS.kid).kid == KEYS.kid
+    clock.now = start + 29
+    with pytest.raises(errors.AccessTokenError):
+        metadata.signing_key("unknown")
+    assert realm.count("/jwks") == 1  # within the cooldown: no refetch
+    clock.now = start + 31
+    assert metadata.signing_key(KEYS.kid).kid == KEYS.kid
+    assert realm.count("/jwks") == 1  # a known kid never refetches
+    with pytest.raises(errors.AccessTokenError):
+        metadata.signing_key("unknown")
+    assert realm.count("/jwks") == 2  # past the cooldown: one refetch
+    clock.now = start + 31 + 3599
+    assert metadata.signing_key(KEYS.kid).kid == KEYS.kid
+    assert realm.count("/jwks") == 2
+    clock.now = start + 31 + 3601
+    assert metadata.signing_key(KEYS.kid).kid == KEYS.kid
+    assert realm.count("/jwks") == 3  # an hour old: fetched again
