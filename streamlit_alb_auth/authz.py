@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+from streamlit.url_util import is_url
 
 from streamlit_alb_auth.user import AlbUser, _stop_with, get_alb_user
 
@@ -84,10 +86,18 @@ class Page:
     Attributes
     ----------
     st_page : st.Page
-        The page itself, for ``st.page_link`` or ``st.switch_page`` (an outsider sent there gets the
-        refusal at its URL).
+        The page itself, for ``st.page_link`` or ``st.switch_page``. Offer those links to members
+        only (``page.allows(user)``): for an outsider Streamlit refuses a link to a gated *file* page
+        with its own error (the script still never runs); a callable page shows the refusal.
     groups : tuple of str or None
         The groups named, or None for a page open to everyone.
+
+    Raises
+    ------
+    ValueError
+        A gated script in a folder named ``pages`` beside the entrypoint. Streamlit runs the files
+        there by URL, ungated, until some session first calls ``st.navigation`` (after every
+        server start), so such a page cannot be guarded: move it to another folder.
 
     Notes
     -----
@@ -117,6 +127,8 @@ class Page:
         self.groups: tuple[str, ...] | None = None if groups is None else _group_names(groups, caller="Page")
         self.all_groups = all_groups
         self.st_page: st.Page = st.Page(page, **st_page_kwargs)
+        if self.groups is not None:
+            _refuse_pages_folder(page)
         self._source = page
         self._kwargs = st_page_kwargs
 
@@ -217,6 +229,19 @@ def _menu(user: AlbUser, sections: Mapping[str, Sequence[PageLike]]) -> dict[str
         last = next(reversed(menu), next(iter(sections), ""))
         menu.setdefault(last, []).extend(stand_ins)
     return menu
+
+
+def _refuse_pages_folder(page: PageSource) -> None:
+    ctx = get_script_run_ctx()
+    if ctx is None or not isinstance(page, str | Path) or is_url(str(page)):
+        return
+    entrypoint_folder = Path(ctx.main_script_path).resolve().parent
+    if (entrypoint_folder / page).resolve().parent == entrypoint_folder / "pages":
+        raise ValueError(
+            f"Page({str(page)!r}, groups=...): a gated script cannot live in the pages/ folder beside "
+            "the entrypoint, because Streamlit runs the files there by URL, ungated, until st.navigation "
+            "is first called after a server start. Move it to another folder (for example views/)."
+        )
 
 
 def _group_names(groups: str | Iterable[str], *, caller: str) -> tuple[str, ...]:

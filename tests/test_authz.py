@@ -238,6 +238,25 @@ def test_without_a_user_navigation_asks_get_alb_user(alb_environment, tmp_path):
     assert not ran_log.exists()
 
 
+def test_a_gated_script_in_the_pages_folder_is_refused_outright(tmp_path):
+    """Streamlit runs pages/*.py by URL before st.navigation is first called: no guard can hold there."""
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "secret.py").write_text("")
+    (tmp_path / "views").mkdir()
+    (tmp_path / "views" / "open.py").write_text("")
+    (tmp_path / "app.py").write_text(
+        "import streamlit as st\n"
+        "from streamlit_alb_auth import Page\n"
+        "Page('views/open.py', groups=['admin'])\n"
+        "Page('pages/secret.py')  # not gated: nothing to guard\n"
+        "st.markdown('declared')\n"
+        "Page('pages/secret.py', groups=['admin'])\n"
+    )
+    at = AppTest.from_file(str(tmp_path / "app.py"), default_timeout=20).run()
+    assert texts(at) == ["declared"]
+    assert "pages/ folder" in at.exception[0].message
+
+
 def test_a_page_given_to_plain_st_navigation_is_rejected_not_run_ungated(tmp_path):
     ran_log = tmp_path / "ran.log"
     (tmp_path / "admin.py").write_text(page_script("admin", ran_log))
