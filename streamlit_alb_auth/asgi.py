@@ -39,7 +39,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Any]
 
 SCOPE_KEY = "alb_auth.user"
 DEFAULT_EXEMPT_PATHS = ("/_stcore/health", "/_stcore/script-health-check")
-_AGENT_PREFIX = "/_stcore/agent/"
+_AGENT_PATH = "/_stcore/agent/"  # under server.baseUrlPath too
 _LOGGER = logging.getLogger("streamlit_alb_auth")
 _UNAUTHORIZED = b"<!doctype html><title>401 Unauthorized</title><h1>401 Unauthorized</h1>\n"
 _UNAVAILABLE = b"<!doctype html><title>503 Service Unavailable</title><h1>503 Service Unavailable</h1>\n"
@@ -85,9 +85,9 @@ class AlbAuthMiddleware:
         self.app = app
         self.exempt_paths = frozenset(_default_exempt_paths() if exempt_paths is None else exempt_paths)
         self.problem: ConfigurationError | None = None
-        self._verifier: RequestVerifier | None = None
+        self._verifier: RequestVerifier[list[tuple[bytes, bytes]]] | None = None
         try:
-            self._verifier = RequestVerifier(_settings(settings))
+            self._verifier = RequestVerifier(_settings(settings), identity_headers)
         except ConfigurationError as error:
             self.problem = error  # reported at start-up (which it stops) and answered 503 meanwhile
 
@@ -103,16 +103,17 @@ class AlbAuthMiddleware:
         if kind == "http" and scope["path"] in self.exempt_paths:
             await self.app({**scope, "headers": headers}, receive, send)
             return
-        if self._verifier is None or not self._user_mapping_ok():
+        builds_st_user = kind == "websocket" or _AGENT_PATH in scope["path"]
+        if self._verifier is None or (builds_st_user and not self._user_mapping_ok()):
             await _refuse(kind, receive, send, 503, _UNAVAILABLE)
             return
         try:
-            user = self._verifier.verify(scope["headers"])
+            user, identity = self._verifier.verify(scope["headers"])
         except AlbAuthError as error:
             _LOGGER.info("refused %s %.200r: %s", kind, scope["path"], type(error).__name__)
             await _refuse(kind, receive, send, 401, _UNAUTHORIZED)
             return
-        headers.extend(identity_headers(user))
+        headers.extend(identity)
         await self.app({**scope, "headers": headers, SCOPE_KEY: user}, receive, send)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -189,7 +190,7 @@ def alb_auth(*, exempt_paths: Iterable[str] | None = None, **settings: Any) -> d
             'nothing guards the server. Keep the literal `app = st.App("main.py", **alb_auth())` in '
             "the file you pass to `streamlit run` (a helper that builds the st.App is not detected)."
         )
-    RequestVerifier(_settings(settings))  # the same checks the middleware makes, at import time
+    RequestVerifier(_settings(settings), identity_headers)  # the middleware's checks, at import time
     refuse_outside_mapping()
     exempt = None if exempt_paths is None else tuple(exempt_paths)
     return {"middleware": [Middleware(AlbAuthMiddleware, exempt_paths=exempt, **settings)], "routes": []}

@@ -11,7 +11,8 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
 
 from streamlit_alb_auth.auth import ACCESS_TOKEN_HEADER, DATA_HEADER, IDENTITY_HEADER, authenticator_for
 from streamlit_alb_auth.config import AlbAuthSettings
@@ -19,36 +20,44 @@ from streamlit_alb_auth.errors import MalformedTokenError
 from streamlit_alb_auth.identity import AlbUser
 
 HeaderValues = tuple[str, str, str]
+Derived = TypeVar("Derived")
 _WANTED = {name.encode(): name for name in (DATA_HEADER, IDENTITY_HEADER, ACCESS_TOKEN_HEADER)}
 
 
-class RequestVerifier:
+class RequestVerifier(Generic[Derived]):
     """Verifies requests under one set of settings; remembers up to ``cache_size`` verified header sets.
 
+    ``derive(user)`` is computed once per verified user and returned with it (the middleware's headers).
     Raises ``ConfigurationError`` at creation when the settings cannot work (no ALB ARN, ...).
     """
 
-    def __init__(self, settings: AlbAuthSettings, *, cache_size: int = 512) -> None:
+    def __init__(
+        self, settings: AlbAuthSettings, derive: Callable[[AlbUser], Derived], *, cache_size: int = 512
+    ) -> None:
         self._authenticator = authenticator_for(settings)
-        self._users: collections.OrderedDict[HeaderValues, AlbUser] = collections.OrderedDict()
+        self._derive = derive
+        self._users: collections.OrderedDict[HeaderValues, tuple[AlbUser, Derived]] = (
+            collections.OrderedDict()
+        )
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def verify(self, raw_headers: Iterable[tuple[bytes, bytes]]) -> AlbUser:
-        """The verified user, or the ``AlbAuthError`` saying why not."""
+    def verify(self, raw_headers: Iterable[tuple[bytes, bytes]]) -> tuple[AlbUser, Derived]:
+        """The verified user and what was derived from it, or the ``AlbAuthError`` saying why not."""
         values = alb_header_values(raw_headers)
         with self._lock:
             known = self._users.get(values)
         if known is not None:
             self._authenticator.data_verifier.verify(values[0])  # a cache hit: exp and nbf only
-            if _access_token_fresh(known):
+            if _access_token_fresh(known[0]):
                 return known
         user = self._authenticator.authenticate(*values)
+        verified = (user, self._derive(user))
         with self._lock:
-            self._users[values] = user
+            self._users[values] = verified
             while len(self._users) > self._cache_size:
                 self._users.popitem(last=False)
-        return user
+        return verified
 
 
 def alb_header_values(raw_headers: Iterable[tuple[bytes, bytes]]) -> HeaderValues:
