@@ -85,8 +85,9 @@ def component_venv(component_wheel, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def component_server(component_venv, tmp_path) -> Iterator[tuple[str, Path]]:
-    """``streamlit run`` from the venv, in a directory away from the checkout."""
+def component_server(component_venv, tmp_path, request) -> Iterator[tuple[str, Path]]:
+    """``streamlit run`` from the venv, in a directory away from the checkout; parametrized
+    indirectly, the parameter is the theme base ("light" or "dark")."""
     (tmp_path / "app.py").write_text(APP)
     port = _free_port()
     log = (tmp_path / "server.log").open("wb")
@@ -100,6 +101,7 @@ def component_server(component_venv, tmp_path) -> Iterator[tuple[str, Path]]:
             "--server.headless=true",
             "--server.fileWatcherType=none",
             "--browser.gatherUsageStats=false",
+            f"--theme.base={getattr(request, 'param', 'light')}",
         ],
         cwd=tmp_path,
         env=_without_pythonpath(),
@@ -311,8 +313,11 @@ def _button(page, label: str):
     return page.get_by_role("button", name=label, exact=True)
 
 
+@pytest.mark.parametrize("component_server", ["light", "dark"], indirect=True)
 @pytest.mark.parametrize("kind", ["secondary", "primary", "tertiary"])
-def test_each_type_looks_like_st_button_at_rest_hovered_and_focused(component_server, component_page, kind):
+def test_each_type_looks_like_st_button_at_rest_hovered_and_focused(
+    component_server, component_page, kind, request
+):
     url, _ = component_server
     page = component_page
     page.goto(url)
@@ -324,6 +329,9 @@ def test_each_type_looks_like_st_button_at_rest_hovered_and_focused(component_se
         return button.evaluate(STYLE_OF)[1]
 
     assert not _same_look(look(ours), look(native)), "at rest"
+    background = page.evaluate("getComputedStyle(document.querySelector('.stApp')).backgroundColor")
+    dark = _channels(background)[0] < 128
+    assert dark == (request.node.callspec.params["component_server"] == "dark")
     assert ours.bounding_box()["height"] == native.bounding_box()["height"]
     for button in (ours, native):
         button.hover()

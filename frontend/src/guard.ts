@@ -79,10 +79,10 @@ function schedule(seconds: number): void {
 }
 
 /** One probe at a time; schedules the next one from its verdict. */
-async function probe(): Promise<Verdict | undefined> {
+async function probe(evenHidden = false): Promise<Verdict | undefined> {
   const data = settings();
   if (!data || busy || leaving) return undefined;
-  if (document.hidden) {
+  if (document.hidden && !evenHidden) {
     // A hidden tab shows nobody anything; it probes when it becomes visible again.
     stopTimer();
     return undefined;
@@ -111,7 +111,8 @@ async function confirmLogout(): Promise<void> {
     await new Promise((done) => setTimeout(done, wait));
     if (leaving || !settings()) return;
     lastProbe = 0;
-    if ((await probe()) === "gone") return;
+    // Most often this tab is in the background while the user clicks in another.
+    if ((await probe(true)) === "gone") return;
   }
 }
 

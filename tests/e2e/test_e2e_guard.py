@@ -186,3 +186,21 @@ def test_reconnecting_after_the_session_ended_goes_to_sign_in(guard_server, cont
     sockets[-1].close(code=1001, reason="load balancer went away")
     expect_signed_out(watched, timeout=15)
     assert probes
+
+
+def _hide(page: Page) -> None:
+    """What the guard sees of a background tab (headless pages all count as visible)."""
+    page.evaluate("Object.defineProperty(document, 'hidden', { value: true, configurable: true })")
+
+
+def test_a_hidden_tab_does_not_poll_but_follows_a_logout_click(guard_server, context):
+    hidden = open_signed_in(context, guard_server.base_url, "?interval=1")
+    _hide(hidden)
+    clicking = open_signed_in(context, guard_server.base_url, "")
+    probes = count_probes(hidden)
+    hidden.wait_for_timeout(4000)
+    # The poll that was already due when it hid finds it hidden and stops.
+    assert len(probes) <= 1, probes
+    clicking.get_by_role("button", name="Log out").click()
+    expect(clicking).to_have_title(SIGNED_OUT)
+    expect_signed_out(hidden, timeout=15)
