@@ -2,7 +2,7 @@
 
 Groups are the verified ``AlbUser.groups`` (never anything the browser can set). A page the user may
 not open is left out of ``st.navigation`` altogether: in its place goes a hidden stand-in at the same
-URL path whose only content is the refusal, so the menu, direct URLs and ``st.switch_page`` agree,
+URL path whose only content is the refusal, so the menu and direct URLs agree,
 and the gated script is never handed to Streamlit for someone outside its groups.
 """
 
@@ -167,7 +167,8 @@ def navigation(
 
     Pages the user may not open are left out of the menu. Their URLs still answer, with a "not
     allowed" page at that URL instead of the page: the gated script is never run for someone outside
-    its groups, whether they follow a link, type the URL or are sent there by ``st.switch_page``.
+    its groups, whether they follow a link, type the URL or are sent there by ``st.switch_page``
+    (to a gated file page, Streamlit itself refuses that call for them: see ``Page.st_page``).
     Sections left with no page the user may open disappear. If the default page is refused, the first
     page the user may open is shown at the root instead.
 

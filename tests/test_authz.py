@@ -238,6 +238,33 @@ def test_without_a_user_navigation_asks_get_alb_user(alb_environment, tmp_path):
     assert not ran_log.exists()
 
 
+@pytest.mark.parametrize(("groups", "shown"), [(["admin"], "secret tools"), ([], "not allowed")])
+def test_switch_page_to_a_gated_callable_page(alb_environment, signer, pool, groups, shown):
+    def script() -> None:
+        import streamlit as st
+
+        from streamlit_alb_auth import Page, get_alb_user, navigation
+
+        def tools() -> None:
+            st.markdown("secret tools")
+
+        def home() -> None:
+            if st.button("Go"):
+                st.switch_page(admin.st_page)
+
+        admin = Page(tools, title="Tools", groups=["admin"])
+        user = get_alb_user(headers=st.session_state["headers"])
+        navigation([st.Page(home, title="Home"), admin], user=user).run()
+
+    at = AppTest.from_function(script, default_timeout=20)
+    at.session_state["headers"] = headers_for(signer, pool, groups)
+    at.run()
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert shown in " ".join([*texts(at), *(e.value for e in at.error)])
+    assert (shown == "secret tools") is ("secret tools" in texts(at))
+
+
 def test_a_gated_script_in_the_pages_folder_is_refused_outright(tmp_path):
     """Streamlit runs pages/*.py by URL before st.navigation is first called: no guard can hold there."""
     (tmp_path / "pages").mkdir()
