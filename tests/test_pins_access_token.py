@@ -185,11 +185,11 @@ def test_a_redirecting_jwks_is_not_followed(server, jwks_path):
 
 
 def test_a_stalled_jwks_times_out_and_a_slow_one_does_not(server, jwks_path):
-    # The JWKS fetch is bounded at 5 s: a 6 s stall withholds groups, a 3 s answer still counts.
-    server.routes[jwks_path] = Reply.body(json.dumps(POOL.jwks).encode(), delay=6.0)
+    # The JWKS fetch is bounded at 5 s: a 5.8 s stall withholds groups, a 4.2 s answer still counts.
+    server.routes[jwks_path] = Reply.body(json.dumps(POOL.jwks).encode(), delay=5.8)
     assert user_with(server, jwks_path, mint({})).groups == ()
     slow = f"{jwks_path}.slow"
-    server.routes[slow] = Reply.body(json.dumps(POOL.jwks).encode(), delay=3.0)
+    server.routes[slow] = Reply.body(json.dumps(POOL.jwks).encode(), delay=4.2)
     assert user_with(server, slow, mint({})).groups == ("admin",)
 
 

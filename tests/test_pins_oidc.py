@@ -445,7 +445,7 @@ def test_a_failed_jwks_fetch_is_remembered_for_ten_seconds(realm):
 
 
 def test_the_jwks_is_kept_an_hour_and_an_unknown_kid_refetches_after_the_cooldown(realm):
-    clock = FakeClock()
+    clock = FakeClock(10.0)  # a small monotonic clock, as early after boot
     metadata = OidcMetadata(realm.issuer, jwks_url=f"{realm.issuer}/jwks", clock=clock)
     start = clock.now
     assert metadata.signing_key(KEYS.kid).kid == KEYS.kid
@@ -453,15 +453,50 @@ def test_the_jwks_is_kept_an_hour_and_an_unknown_kid_refetches_after_the_cooldow
     with pytest.raises(errors.AccessTokenError):
         metadata.signing_key("unknown")
     assert realm.count("/jwks") == 1  # within the cooldown: no refetch
-    clock.now = start + 31
+    clock.now = start + 30.5
     assert metadata.signing_key(KEYS.kid).kid == KEYS.kid
     assert realm.count("/jwks") == 1  # a known kid never refetches
     with pytest.raises(errors.AccessTokenError):
         metadata.signing_key("unknown")
     assert realm.count("/jwks") == 2  # past the cooldown: one refetch
-    clock.now = start + 31 + 3599
+    clock.now = start + 30.5 + 3599
     assert metadata.signing_key(KEYS.kid).kid == KEYS.kid
     assert realm.count("/jwks") == 2
-    clock.now = start + 31 + 3601
+    clock.now = start + 30.5 + 3601
     assert metadata.signing_key(KEYS.kid).kid == KEYS.kid
     assert realm.count("/jwks") == 3  # an hour old: fetched again
+
+
+def test_a_declared_algorithm_wins_over_the_key_type(realm):
+    realm.serve_jwks({"keys": [{**RSA_ENTRY, "alg": "PS256"}]})
+    claims = {
+        "sub": "sub-ada",
+        "iss": realm.issuer,
+        "aud": AUDIENCE,
+        "exp": int(time.time()) + 60,
+        "groups": ["ps"],
+    }
+    token = jwt.encode(claims, KEYS.private_key, algorithm="PS256", headers={"kid": KEYS.kid})
+    assert realm.user(token).groups == ("ps",)
+    other = Realm(realm.server)
+    other.serve_jwks({"keys": [{**RSA_ENTRY, "alg": 256}]})  # a declared alg that is not a name: unusable
+    assert other.user(other.token()).groups == ()
+
+
+@pytest.mark.parametrize(("position", "found"), [(63, True), (64, False)])
+def test_only_the_first_64_jwks_entries_are_read(realm, position, found):
+    junk = [{"kty": "oct", "kid": f"junk-{n}", "k": "c2VjcmV0"} for n in range(position)]
+    realm.serve_jwks({"keys": [*junk, RSA_ENTRY]})
+    assert realm.user(realm.token()).groups == (("admin", "staff") if found else ())
+
+
+def test_metadata_answers_are_capped_at_256_kib(realm):
+    def jwks_of(size: int) -> bytes:
+        start = json.dumps({"keys": [RSA_ENTRY], "pad": ""}).encode()[:-2]
+        return start + b"x" * (size - len(start) - 2) + b'"}'
+
+    realm.route("/jwks", Reply.body(jwks_of(256 * 1024)))
+    assert realm.user(realm.token()).groups == ("admin", "staff")
+    other = Realm(realm.server)
+    other.route("/jwks", Reply.body(jwks_of(256 * 1024 + 1)))
+    assert other.user(other.token()).groups == ()
