@@ -20,6 +20,7 @@ from pinning import Reply, ScriptedServer, non_loopback_address
 
 from streamlit_alb_auth import errors
 from streamlit_alb_auth.fetch import Fetcher, parse_fetch_url
+from streamlit_alb_auth.urls import require_url_text
 
 
 @pytest.fixture
@@ -152,6 +153,9 @@ def test_urls_read_as_written(url, host, port):
         "http://0x7f.1/",
         "https://keys.example.com:/",
         "https://-keys.example.com/",
+        "https://keys-.example.com/",
+        "https://key_.example.com/",
+        "https://ke_y.example.com/",
     ],
 )
 def test_urls_refused(url):
@@ -207,3 +211,11 @@ def test_https_reaches_a_non_loopback_address(tmp_path):
         assert quick(ssl_context=trusting).get(url).body == b"key"
         with pytest.raises(errors.ConfigurationError):
             quick().get(url.replace("https://", "http://"))
+
+
+def test_an_issuer_is_checked_as_url_text_only():
+    assert require_url_text("https://idp.example.com/realms/main") == "https://idp.example.com/realms/main"
+    assert require_url_text("urn:example:issuer") == "urn:example:issuer"  # compared, never fetched
+    for bad in ("https://idp.example.com/\\x", "https://idp.example.com/ x", 5):
+        with pytest.raises(errors.ConfigurationError):
+            require_url_text(bad)  # type: ignore[arg-type]
