@@ -156,11 +156,29 @@ def test_urls_read_as_written(url, host, port):
         "https://keys-.example.com/",
         "https://key_.example.com/",
         "https://ke_y.example.com/",
+        "https://" + "a" * 64 + ".example.com/",
+        "https://[zz]/",
+        "https://[::1]x/",
+        "https://[::1/",
     ],
 )
 def test_urls_refused(url):
     with pytest.raises(errors.ConfigurationError):
         parse_fetch_url(url)
+
+
+@pytest.mark.parametrize("url", [5, None, b"https://keys.example.com/", ""])
+def test_a_url_that_is_not_a_non_empty_string_is_refused(url):
+    with pytest.raises(errors.ConfigurationError):
+        parse_fetch_url(url)  # type: ignore[arg-type]
+
+
+def test_where_names_scheme_host_port_and_path_only():
+    assert (
+        parse_fetch_url("https://keys.example.com/a/b?q=secret").where == "https://keys.example.com:443/a/b"
+    )
+    assert parse_fetch_url("http://[::1]:8080/x").where == "http://[::1]:8080/x"
+    assert parse_fetch_url("http://127.0.0.1:8080").where == "http://127.0.0.1:8080/"
 
 
 def test_a_read_url_cannot_be_changed_after_its_check():
@@ -216,6 +234,6 @@ def test_https_reaches_a_non_loopback_address(tmp_path):
 def test_an_issuer_is_checked_as_url_text_only():
     assert require_url_text("https://idp.example.com/realms/main") == "https://idp.example.com/realms/main"
     assert require_url_text("urn:example:issuer") == "urn:example:issuer"  # compared, never fetched
-    for bad in ("https://idp.example.com/\\x", "https://idp.example.com/ x", 5):
+    for bad in ("https://idp.example.com/\\x", "https://idp.example.com/ x", 5, ""):
         with pytest.raises(errors.ConfigurationError):
             require_url_text(bad)  # type: ignore[arg-type]
