@@ -37,7 +37,7 @@ main() {
   # The byte-for-byte template test is left out on purpose: any edit fails it.
   declare -A module_tests=(
     [fetch]="tests/test_pins_fetch.py tests/test_fetch.py tests/test_pins_keys.py"
-    [urls]="tests/test_pins_fetch.py tests/test_hardening.py tests/test_pins_keys.py tests/test_fetch.py"
+    [urls]="tests/test_pins_fetch.py tests/test_hardening.py tests/test_fetch.py"
     [keys]="tests/test_pins_keys.py tests/test_keys.py tests/test_verify.py"
     [verify]="tests/test_pins_verify.py tests/test_verify.py tests/test_pins_keys.py"
     [idp]="tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
