@@ -121,10 +121,14 @@ def _judged(survivors_md: Path) -> dict[tuple[str, str, str, str | None], str]:
 
 
 def _key(mutation: MutationSpec, diff: str | None) -> tuple[str, str, str, str]:
-    lines = mutation.module_path.read_text(encoding="utf-8").splitlines()
-    text = lines[mutation.start_pos[0] - 1].strip()
     diff_lines = (diff or "").splitlines()
     added = [line[1:].strip() for line in diff_lines if line.startswith("+") and not line.startswith("+++")]
+    removed = [line[1:].strip() for line in diff_lines if line.startswith("-") and not line.startswith("---")]
+    if removed:  # the line as it was when mutated, even if the module changed since
+        text = removed[0]
+    else:
+        lines = mutation.module_path.read_text(encoding="utf-8").splitlines()
+        text = lines[mutation.start_pos[0] - 1].strip()
     operator = mutation.operator_name.split("/", 1)[1]
     return mutation.module_path.name, operator, text, added[0] if added else ""
 
