@@ -76,9 +76,11 @@ def test_a_redirect_is_named_as_one_and_other_statuses_are_not(server):
     server.routes["/bad"] = Reply.body(b"", status=400)
     with pytest.raises(errors.FetchResponseError, match="redirect"):
         quick().get(server.url("/moved"))
-    with pytest.raises(errors.FetchResponseError) as bad:
-        quick().get(server.url("/bad"))
-    assert "redirect" not in str(bad.value) and "400" in str(bad.value)
+    for status in (400, 404, 500):
+        server.routes["/bad"] = Reply.body(b"", status=status)
+        with pytest.raises(errors.FetchResponseError) as bad:
+            quick().get(server.url("/bad"))
+        assert "redirect" not in str(bad.value) and str(status) in str(bad.value)
     assert server.count("/ok") == 0
 
 
