@@ -21,6 +21,7 @@ from typing import Any
 
 from streamlit_alb_auth.config import SETTING_NAMES, AlbAuthSettings, resolve_settings
 from streamlit_alb_auth.errors import AlbAuthError, ConfigurationError
+from streamlit_alb_auth.logout_route import DEFAULT_LOGOUT_PATH, logout_route
 from streamlit_alb_auth.request_user import RequestVerifier
 from streamlit_alb_auth.user_headers import (
     INTERNAL_HEADER_PREFIX,
@@ -150,8 +151,14 @@ class AlbAuthMiddleware:
         return True
 
 
-def alb_auth(*, exempt_paths: Iterable[str] | None = None, **settings: Any) -> dict[str, Any]:
-    """Keyword arguments for ``st.App``: the verifying middleware (which also maps ``st.user``).
+def alb_auth(
+    *,
+    exempt_paths: Iterable[str] | None = None,
+    logout_path: str | None = DEFAULT_LOGOUT_PATH,
+    **settings: Any,
+) -> dict[str, Any]:
+    """Keyword arguments for ``st.App``: the verifying middleware (which also maps ``st.user``) and the
+    logout route, so logout needs no Lambda (see ``streamlit_alb_auth.logout_route``).
 
     Settings are checked now, so a misconfigured app stops at start-up, not on its first request.
 
@@ -159,6 +166,9 @@ def alb_auth(*, exempt_paths: Iterable[str] | None = None, **settings: Any) -> d
     ----------
     exempt_paths : iterable of str, optional
         Paths that pass unverified; Streamlit's health checks by default.
+    logout_path : str or None
+        Where the logout route answers (``/cognito/logout``), the one more path that passes unverified;
+        ``None`` for no route (logout by the Lambda, whose ALB rule takes the path before the app).
     **settings
         As for ``get_alb_user`` (``alb_arn``, ``client_id``, ``user_pool_id``, ``groups_provider``, ...);
         unset ones come from the ``ALB_AUTH_*`` variables and ``st.secrets``.
@@ -192,8 +202,13 @@ def alb_auth(*, exempt_paths: Iterable[str] | None = None, **settings: Any) -> d
         )
     RequestVerifier(_settings(settings), identity_headers)  # the middleware's checks, at import time
     refuse_outside_mapping()
-    exempt = None if exempt_paths is None else tuple(exempt_paths)
-    return {"middleware": [Middleware(AlbAuthMiddleware, exempt_paths=exempt, **settings)], "routes": []}
+    routes = [] if logout_path is None else [logout_route(logout_path)]
+    exempt = [
+        *(_default_exempt_paths() if exempt_paths is None else exempt_paths),
+        *(route.path for route in routes),
+    ]
+    middleware = Middleware(AlbAuthMiddleware, exempt_paths=tuple(exempt), **settings)
+    return {"middleware": [middleware], "routes": routes}
 
 
 def _settings(arguments: Mapping[str, Any]) -> AlbAuthSettings:

@@ -206,7 +206,8 @@ def test_alb_auth_returns_the_middleware_for_st_app(settings):
     assert set(arguments) == {"middleware", "routes"}
     [middleware] = arguments["middleware"]
     assert middleware.cls is AlbAuthMiddleware
-    assert middleware.kwargs == {"exempt_paths": ("/healthz",), **settings}
+    assert middleware.kwargs == {"exempt_paths": ("/healthz", "/cognito/logout"), **settings}
+    assert [route.path for route in arguments["routes"]] == ["/cognito/logout"]
 
 
 def test_alb_auth_in_a_page_script_refuses(signer):

@@ -1,0 +1,70 @@
+"""Logout without a Lambda: an ``st.App`` route that runs the logout Lambda's own handler.
+
+``templates/logout_lambda.py`` is the one logout logic; this route hands it the request as a
+multi-value ALB event (so one answer expires every ``AWSELBAuthSessionCookie-N`` shard), in a worker
+thread (``GlobalSignOut`` may take up to its 2 s timeout), and answers with what it returns. It is
+configured exactly as the Lambda is, by the same environment variables in the app's environment:
+``COGNITO_DOMAIN`` (or ``COGNITO_USER_POOL_DOMAIN_PREFIX`` + ``AWS_REGION``), ``COGNITO_CLIENT_ID``
+and ``APP_LOGOUT_URL`` for Cognito, or ``IDP_LOGOUT_URL`` for another OIDC provider.
+
+Behind the ALB the logout rule forwards the path to the app's target group, authenticated with
+``OnUnauthenticatedRequest: allow``: a live session brings the access token to revoke, none still
+expires the cookies. So the middleware lets this one path through unverified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from streamlit_alb_auth.errors import UnsafeLogoutPathError
+from streamlit_alb_auth.templates.logout_lambda import lambda_handler
+
+DEFAULT_LOGOUT_PATH = "/cognito/logout"
+_FORWARDED = ("x-amzn-oidc-accesstoken", "x-amzn-oidc-identity", "x-amzn-oidc-data")
+
+
+def logout_route(path: str = DEFAULT_LOGOUT_PATH) -> Any:
+    """A Starlette route on ``path`` (any method) that logs the user out as the Lambda would.
+
+    Examples
+    --------
+    >>> import streamlit as st
+    >>> app = st.App("main.py", routes=[logout_route()])  # doctest: +SKIP
+    """
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from streamlit_alb_auth.logout import check_logout_path
+
+    if "?" in check_logout_path(path) or "#" in path:
+        raise UnsafeLogoutPathError(
+            f"the logout route's path is a path alone, no query or fragment: {path!r}"
+        )
+
+    async def log_out(request: Request) -> Response:
+        answer = await asyncio.to_thread(lambda_handler, alb_event(request), None)
+        response = Response(answer.get("body") or "", status_code=answer["statusCode"])
+        for name, values in answer["multiValueHeaders"].items():
+            for value in values:
+                response.headers.append(name, value)
+        return response
+
+    return Route(path, log_out, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+
+
+def alb_event(request: Any) -> dict[str, Any]:
+    """The multi-value ALB event the Lambda would get for this request (the headers it reads)."""
+    query: dict[str, list[str]] = {}
+    for name, value in request.query_params.multi_items():
+        query.setdefault(name, []).append(value)
+    headers = {name: request.headers.getlist(name) for name in _FORWARDED if name in request.headers}
+    return {
+        "httpMethod": request.method,
+        "path": request.url.path,
+        "multiValueQueryStringParameters": query,
+        "multiValueHeaders": headers,
+        "body": "",
+        "isBase64Encoded": False,
+    }

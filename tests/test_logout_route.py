@@ -1,0 +1,122 @@
+"""The in-app logout route (no Lambda): the logout Lambda's own handler on an st.App route."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+from streamlit import config
+
+from streamlit_alb_auth.asgi import alb_auth
+from streamlit_alb_auth.errors import UnsafeLogoutPathError
+from streamlit_alb_auth.logout_route import logout_route
+from streamlit_alb_auth.testing import LocalAlbSigner
+from streamlit_alb_auth.user_headers import OPTION
+
+ACCESS_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJl"
+EXPIRED = "=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure; HttpOnly"
+
+
+class FakeCognito:
+    """A loopback Cognito IdP endpoint that records each GlobalSignOut's access token."""
+
+    def __init__(self) -> None:
+        self.revoked: list[str] = []
+        recorded = self.revoked
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers["X-Amz-Target"].endswith(".GlobalSignOut"):
+                    recorded.append(json.loads(body)["AccessToken"])
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def cognito(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCognito]:
+    fake = FakeCognito()
+    for name, value in {
+        "COGNITO_DOMAIN": "auth.example.com",
+        "COGNITO_CLIENT_ID": "appclient1",
+        "APP_LOGOUT_URL": "https://app.example.com/",
+        "COGNITO_IDP_ENDPOINT": fake.url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("IDP_LOGOUT_URL", raising=False)
+    yield fake
+    fake.server.shutdown()
+
+
+@pytest.fixture
+def client(signer: LocalAlbSigner) -> Iterator[TestClient]:
+    """The app alb_auth() builds: middleware and logout route (the ARN is all it needs here)."""
+    app = Starlette(**alb_auth(alb_arn=signer.alb_arn))
+    with TestClient(app, base_url="https://app.example.com", follow_redirects=False) as test_client:
+        yield test_client
+    config.set_option(OPTION, {}, where_defined="<default>")
+
+
+def _expired_shards(answer: object) -> list[str]:
+    return answer.headers.get_list("set-cookie")
+
+
+def test_logout_expires_every_shard_revokes_and_goes_to_cognito(client, cognito):
+    answer = client.get("/cognito/logout", headers={"x-amzn-oidc-accesstoken": ACCESS_TOKEN})
+    assert answer.status_code == 302
+    assert _expired_shards(answer) == [f"AWSELBAuthSessionCookie-{n}{EXPIRED}" for n in range(4)]
+    location = urlsplit(answer.headers["location"])
+    assert (location.scheme, location.netloc, location.path) == ("https", "auth.example.com", "/logout")
+    assert parse_qs(location.query) == {
+        "client_id": ["appclient1"],
+        "logout_uri": ["https://app.example.com/"],
+    }
+    assert answer.headers["cache-control"] == "no-store"
+    assert cognito.revoked == [ACCESS_TOKEN]
+
+
+def test_logout_without_a_session_still_expires_the_cookies(client, cognito):
+    """The ALB's logout rule allows unauthenticated requests: no headers, no revocation, same redirect."""
+    answer = client.post("/cognito/logout?shard=2")
+    assert answer.status_code == 302
+    assert len(_expired_shards(answer)) == 4
+    assert answer.headers["location"].startswith("https://auth.example.com/logout?")
+    assert cognito.revoked == []
+
+
+def test_only_the_logout_path_passes_unverified(client, cognito):
+    assert client.get("/cognito/logout/x").status_code == 401
+    assert client.get("/cognito/logout").status_code == 302
+
+
+def test_unconfigured_logout_is_a_500_that_says_nothing_more(client, monkeypatch):
+    for name in ("COGNITO_DOMAIN", "COGNITO_USER_POOL_DOMAIN_PREFIX", "IDP_LOGOUT_URL", "APP_LOGOUT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    answer = client.get("/cognito/logout")
+    assert answer.status_code == 500
+    assert "set-cookie" not in answer.headers
+    assert "Logout is not configured" in answer.text
+
+
+def test_logout_path_must_be_a_plain_path_and_can_be_turned_off(signer):
+    for path in ("//evil.example/logout", "https://evil.example/", "/logout?next=/"):
+        with pytest.raises(UnsafeLogoutPathError):
+            logout_route(path)
+    assert alb_auth(alb_arn=signer.alb_arn, logout_path=None)["routes"] == []
+    [route] = alb_auth(alb_arn=signer.alb_arn, logout_path="/signout")["routes"]
+    assert route.path == "/signout"
