@@ -151,6 +151,12 @@ def test_wheel_ships_the_manifest_and_bundle(component_wheel):
             assert shipped == (REPO / "streamlit_alb_auth" / name).read_bytes(), name
 
 
+def test_wheel_carries_the_license(component_wheel):
+    with zipfile.ZipFile(component_wheel) as wheel:
+        (license_file,) = [name for name in wheel.namelist() if name.endswith(".dist-info/licenses/LICENSE")]
+        assert wheel.read(license_file) == (REPO / "LICENSE").read_bytes()
+
+
 def test_installed_dev_command_without_a_script_finds_the_packaged_demo(component_venv, tmp_path):
     probe = "from streamlit_alb_auth.devserver import resolve_app; print(resolve_app(None))"
     result = subprocess.run(
