@@ -140,3 +140,11 @@ def test_every_answer_moves_forward_or_ends_at_the_configured_idp(module, value)
     else:
         assert expired_shard == 3
         assert plan.location == EXPECTED_LOCATION
+
+
+def test_the_docstring_examples_run(module) -> None:
+    import doctest
+
+    result = doctest.testmod(module)
+    assert result.attempted >= 3 and result.failed == 0
+    assert "plan(env" in module.__doc__
