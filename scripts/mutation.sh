@@ -43,7 +43,7 @@ main() {
     [idp]="tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
     [oidc]="tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
     [config]="tests/test_pins_config.py tests/test_pins_settings_checked.py tests/test_hardening.py tests/test_pins_user.py"
-    [lambda]="tests/test_logout_lambda.py tests/test_logout_hops.py tests/test_logout_revoke.py"
+    [lambda]="tests/test_pins_lambda.py tests/test_logout_lambda.py tests/test_logout_hops.py tests/test_logout_revoke.py"
     [auth]="tests/test_pins_user.py tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
     [user]="tests/test_pins_user.py tests/test_get_alb_user.py tests/test_pins_access_token.py"
   )
