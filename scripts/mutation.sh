@@ -53,6 +53,9 @@ main() {
   [ ${#modules[@]} -gt 0 ] || modules=("${default_modules[@]}")
 
   mkdir -p "$work"
+  # One run at a time: a second would replace the copy the first is testing in.
+  exec 8>"$work/.lock"
+  flock -n 8 || { echo "another mutation run is using $work; wait for it" >&2; exit 1; }
   rm -rf "$work/src"
   mkdir "$work/src"
   # Tracked and new (not ignored) files as they are in the working tree.
