@@ -94,3 +94,24 @@ def test_settings_are_hashable_and_equal_by_value():
     first = resolve({"alb_arn": [ARN_1], "client_id": "c"})
     second = resolve({}, {"ALB_AUTH_ALB_ARN": ARN_1, "ALB_AUTH_CLIENT_ID": "c"})
     assert first == second and hash(first) == hash(second)
+
+
+def test_a_missing_secrets_file_is_believed_for_two_seconds_then_looked_for_again(tmp_path, monkeypatch):
+    import time
+
+    import streamlit
+    from streamlit import config as streamlit_config
+    from streamlit.runtime.secrets import Secrets
+
+    secrets_file = tmp_path / "secrets.toml"
+    previous = streamlit_config.get_option("secrets.files")
+    streamlit_config.set_option("secrets.files", [str(secrets_file)])
+    monkeypatch.setattr(streamlit, "secrets", Secrets())
+    try:
+        assert resolve_settings({}, environ={}).alb_arns == ()
+        secrets_file.write_text(f'[alb_auth]\nalb_arn = "{ARN_1}"\n')
+        assert resolve_settings({}, environ={}).alb_arns == ()  # within two seconds: not looked for
+        time.sleep(2.2)
+        assert resolve_settings({}, environ={}).alb_arns == (ARN_1,)
+    finally:
+        streamlit_config.set_option("secrets.files", previous)
