@@ -43,6 +43,8 @@ setup(
     extras_require={
         # The local ALB stand-in (`streamlit-alb-auth dev`): an async proxy with websockets.
         "dev": ["aiohttp>=3.9"],
+        # The reference stack as an AWS CDK construct (streamlit_alb_auth.cdk); the CDK needs Node.js.
+        "cdk": ["aws-cdk-lib>=2.100", "constructs>=10"],
         # What the test suite and the benchmarks need on top of `dev`.
         "test": [
             "pytest>=8",

@@ -13,4 +13,4 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 npm ci --prefix frontend --no-audit --no-fund --loglevel=error
-python -m pip install -q -e ".[dev,test]"
+python -m pip install -q -e ".[dev,test,cdk]"
