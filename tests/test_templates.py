@@ -86,6 +86,34 @@ def test_lambda_environment_names_are_the_ones_the_code_reads(name) -> None:
     assert set(variables) <= read - {"AWS_REGION"}, set(variables) - read
 
 
+def logout_target(template: dict) -> dict:
+    """The logout rule's target: the Lambda's group (logout.yaml: the app's if AppTargetGroupArn is set)."""
+    if "LogoutByApp" not in template.get("Conditions", {}):
+        return {"Ref": "LogoutTargetGroup"}
+    return {"Fn::If": ["LogoutByApp", {"Ref": "AppTargetGroupArn"}, {"Ref": "LogoutTargetGroup"}]}
+
+
+def test_logout_yaml_switches_between_the_lambda_and_the_apps_own_route() -> None:
+    """AppTargetGroupArn set: the rule forwards to the app (alb_auth()'s logout route); no Lambda exists."""
+    template = load("logout.yaml")
+    assert template["Parameters"]["AppTargetGroupArn"]["Default"] == ""
+    assert template["Conditions"]["LogoutByApp"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AppTargetGroupArn"}, ""]}]
+    }
+    assert template["Conditions"]["LogoutByLambda"] == {"Fn::Equals": [{"Ref": "AppTargetGroupArn"}, ""]}
+    lambda_parts = {name for name, resource in template["Resources"].items() if name.startswith("Logout")}
+    lambda_parts.discard("LogoutRule")
+    assert lambda_parts == {
+        "LogoutLogGroup",
+        "LogoutRole",
+        "LogoutFunction",
+        "LogoutPermission",
+        "LogoutTargetGroup",
+    }
+    assert all(template["Resources"][name]["Condition"] == "LogoutByLambda" for name in lambda_parts)
+    assert "Condition" not in template["Resources"]["LogoutRule"]
+
+
 def revoking_actions(template: dict) -> list[dict]:
     """The logout rule's actions when it can revoke (logout.yaml: only with UserPoolArn set)."""
     actions = path_rule(template, {"Ref": "LogoutPath"})["Actions"]
@@ -95,7 +123,7 @@ def revoking_actions(template: dict) -> list[dict]:
         assert template["Conditions"]["Revokes"] == {
             "Fn::Not": [{"Fn::Equals": [{"Ref": "UserPoolArn"}, ""]}]
         }
-        assert plain == [{"Type": "forward", "TargetGroupArn": {"Ref": "LogoutTargetGroup"}}]
+        assert plain == [{"Type": "forward", "TargetGroupArn": logout_target(template)}]
         return revoking
     return actions
 
@@ -109,7 +137,7 @@ def test_logout_rule_authenticates_with_allow_then_forwards_to_a_multi_value_lam
     assert config["OnUnauthenticatedRequest"] == "allow", "a request without a session must still log out"
     assert config["SessionCookieName"] == {"Ref": "SessionCookieName"}
     assert config["SessionTimeout"] == {"Ref": "SessionTimeout"}
-    assert forward == {"Type": "forward", "Order": 2, "TargetGroupArn": {"Ref": "LogoutTargetGroup"}}
+    assert forward == {"Type": "forward", "Order": 2, "TargetGroupArn": logout_target(template)}
     assert template["Parameters"]["LogoutPath"]["Default"] == "/cognito/logout"
     assert template["Parameters"]["SessionTimeout"]["Default"] == 28800
 
