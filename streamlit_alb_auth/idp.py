@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import itertools
 import re
 import threading
 import time
@@ -32,6 +33,7 @@ from streamlit_alb_auth.oidc import ASYMMETRIC_ALGORITHMS, OidcMetadata
 # ASCII only: ``\d`` would also match Arabic-Indic and other Unicode digits.
 USER_POOL_ID_PATTERN = re.compile(r"(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]+)_[0-9A-Za-z]+")
 MAX_ACCESS_TOKEN_LENGTH = 16 * 1024
+MAX_PROVIDED_GROUPS = 1000
 _TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 
 
@@ -237,8 +239,13 @@ def groups_in(claims: Mapping[str, Any], path: str) -> tuple[str, ...] | None:
 
 
 def as_groups(result: Iterable[str] | str) -> tuple[str, ...]:
-    """A ``groups_provider`` result as groups: a string is one group; anything but strings is refused."""
-    groups = (result,) if isinstance(result, str) else tuple(result)
+    """A ``groups_provider`` result as groups: a string is one group; anything but strings is refused,
+    and so is more than ``MAX_PROVIDED_GROUPS`` groups (an endless generator must not hang the page)."""
+    groups = (
+        (result,) if isinstance(result, str) else tuple(itertools.islice(result, MAX_PROVIDED_GROUPS + 1))
+    )
+    if len(groups) > MAX_PROVIDED_GROUPS:
+        raise ValueError(f"groups_provider returned more than {MAX_PROVIDED_GROUPS} groups")
     if not all(isinstance(group, str) for group in groups):
         raise TypeError("groups_provider must return strings")
     return groups

@@ -168,8 +168,9 @@ def _key_algorithm(entry: Mapping[str, Any]) -> str | None:
         return declared if isinstance(declared, str) else None
     if entry.get("kty") == "RSA":
         return "RS256"
-    if entry.get("kty") == "EC":
-        return {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}.get(entry.get("crv"))
+    curve = entry.get("crv")
+    if entry.get("kty") == "EC" and isinstance(curve, str):  # an odd ``crv`` spoils only its own entry
+        return {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}.get(curve)
     return None
 
 
