@@ -15,6 +15,7 @@ does not: the user keeps the verified identity with no groups, and the reason is
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from collections.abc import Mapping
@@ -129,9 +130,11 @@ class Authenticator:
         return found or ()
 
 
-@functools.lru_cache(maxsize=16)
 def authenticator_for(settings: AlbAuthSettings) -> Authenticator:
     """The ``Authenticator`` for ``settings``, created once (verifiers, key and JWKS caches are kept).
+
+    Equal settings may carry a fresh ``groups_provider`` (the same function, redefined by a rerun): the
+    one passed now is the one called, never a cached earlier one.
 
     Examples
     --------
@@ -139,6 +142,16 @@ def authenticator_for(settings: AlbAuthSettings) -> Authenticator:
     >>> authenticator = authenticator_for(resolve_settings({}, secrets={}))  # doctest: +SKIP
     >>> user = authenticator.authenticate(data, identity, access_token)  # doctest: +SKIP
     """
+    authenticator = _authenticator(settings)
+    if authenticator.settings.groups_provider is settings.groups_provider:
+        return authenticator
+    current = copy.copy(authenticator)  # same verifiers and caches, this call's provider
+    current.settings = settings
+    return current
+
+
+@functools.lru_cache(maxsize=16)
+def _authenticator(settings: AlbAuthSettings) -> Authenticator:
     return Authenticator(settings)
 
 

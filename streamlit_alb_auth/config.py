@@ -29,7 +29,8 @@ import functools
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+import types
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,8 +84,11 @@ HOW_TO_CONFIGURE = (
 class AlbAuthSettings:
     """Resolved, checked settings; frozen and hashable so verifiers can be cached per settings.
 
-    ``groups_provider`` takes no part in equality: its module-qualified name (``groups_provider_name``)
-    does, so the same function redefined on every rerun still counts as the same settings.
+    ``groups_provider`` takes no part in equality: ``groups_provider_key`` does. For a function it is
+    the module-qualified name and file (a lambda: also its line), with any closure values and defaults,
+    so the same function redefined on every rerun still counts as the same settings while two different
+    providers never do (two pages' ``groups`` functions, two partials or two lambdas). Any other callable
+    counts only as itself.
     """
 
     alb_arns: tuple[str, ...]
@@ -101,11 +105,13 @@ class AlbAuthSettings:
     groups_provider: Callable[[Any], Iterable[str]] | None = dataclasses.field(
         default=None, compare=False, hash=False, repr=False
     )
-    groups_provider_name: str | None = None
+    groups_provider_key: Hashable = None
 
     def without_callables(self) -> AlbAuthSettings:
-        """These settings minus ``groups_provider`` (so they can be pickled with the user)."""
-        return dataclasses.replace(self, groups_provider=None)
+        """These settings minus ``groups_provider`` (so they can be pickled with the user); a key that is
+        not a plain name is dropped too, so the copy equals no live settings and verifies afresh."""
+        key = self.groups_provider_key
+        return dataclasses.replace(self, groups_provider=None, groups_provider_key=_picklable(key))
 
 
 def resolve_settings(
@@ -164,7 +170,7 @@ def _settings_from(found: Iterable[tuple[str, Any, str]], provider: Any) -> AlbA
         **{**strings, "groups_claim": strings["groups_claim"] or DEFAULT_GROUPS_CLAIM},
         userinfo=_as_bool("userinfo", values["userinfo"], sources["userinfo"]),
         groups_provider=provider,
-        groups_provider_name=_qualified_name(provider),
+        groups_provider_key=_provider_key(provider),
     )
     _check_values(settings, sources)
     return settings
@@ -230,11 +236,45 @@ def _as_bool(name: str, value: Any, source: str) -> bool:
     raise ConfigurationError(f"{name} (from the {source}) must be true or false", setting=name)
 
 
-def _qualified_name(function: Any) -> str | None:
-    if function is None:
+def _provider_key(provider: Any) -> Hashable:
+    """What makes two ``groups_provider`` values the same provider (see ``AlbAuthSettings``)."""
+    if provider is None:
         return None
-    name = getattr(function, "__qualname__", None) or type(function).__qualname__
-    return f"{getattr(function, '__module__', '?')}.{name}"
+    if isinstance(provider, functools.partial):
+        key: Hashable = (
+            "partial",
+            _provider_key(provider.func),
+            provider.args,
+            tuple(provider.keywords.items()),
+        )
+    elif isinstance(provider, types.FunctionType):
+        code = provider.__code__
+        place = (
+            f"{code.co_filename}:{code.co_firstlineno}" if code.co_name == "<lambda>" else code.co_filename
+        )
+        cells = tuple(cell.cell_contents for cell in provider.__closure__ or ())
+        defaults = (provider.__defaults__, tuple((provider.__kwdefaults__ or {}).items()))
+        key = f"{provider.__module__}.{provider.__qualname__}@{place}"
+        if cells or defaults != (None, ()):
+            key = (key, cells, defaults)
+    else:
+        key = provider  # a bound method, a callable object: equal as the object says
+    try:
+        hash(key)
+    except (TypeError, ValueError):  # an unhashable closure value or argument: compare the object itself
+        return _Itself(provider)
+    return key
+
+
+@dataclass(frozen=True, eq=False)
+class _Itself:
+    """A provider that equals only itself (held, so its identity cannot be reused while compared)."""
+
+    provider: Any
+
+
+def _picklable(key: Hashable) -> Hashable:
+    return key if key is None or isinstance(key, str) else "(a provider not kept across a copy)"
 
 
 def _secrets_section() -> Mapping[str, Any]:

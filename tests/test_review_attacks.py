@@ -7,12 +7,18 @@ exception or a hang.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
+import pickle
 
+import pytest
 from pinning import Reply
-from test_idp import REALM, access_token, authenticate, idp, jwks  # noqa: F401 - idp is a fixture
+from test_idp import ADA, REALM, SIGNER, access_token, authenticate, idp, jwks  # noqa: F401 - idp is a fixture
+
+from streamlit_alb_auth.auth import authenticator_for
+from streamlit_alb_auth.config import resolve_settings
 
 
 def test_an_endless_groups_provider_withholds_groups(idp, caplog):  # noqa: F811
@@ -30,3 +36,67 @@ def test_one_odd_jwks_entry_does_not_spoil_the_others(idp):  # noqa: F811
     odd = {"kty": "EC", "crv": ["P-256"], "kid": "odd", "x": "AA", "y": "AA"}
     idp.routes[REALM + "/certs"] = Reply.body(json.dumps({"keys": [odd, good]}).encode())
     assert authenticate(idp, access_token(idp)).groups == ("admin", "offline_access")
+
+
+def groups_from_table(table: str, user) -> list[str]:
+    return [table]
+
+
+def groups_of(table: str):
+    def provider(user) -> list[str]:
+        return [table]
+
+    return provider
+
+
+def page_provider(table: str):
+    """``def groups(user)`` in a page script: every page runs as ``__main__``, each from its own file."""
+    namespace: dict = {"__name__": "__main__"}
+    exec(compile(f"def groups(user):\n    return [{table!r}]\n", f"pages/{table}.py", "exec"), namespace)
+    return namespace["groups"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (functools.partial(groups_from_table, "admins"), functools.partial(groups_from_table, "viewers")),
+        (lambda user: ["admins"], lambda user: ["viewers"]),
+        (groups_of("admins"), groups_of("viewers")),
+        (page_provider("admins"), page_provider("viewers")),
+    ],
+    ids=["partials", "lambdas", "closures", "two pages"],
+)
+def test_two_different_groups_providers_are_not_confused(idp, first, second):  # noqa: F811
+    """Two providers that share a qualified name (partials, lambdas) must each decide their own groups."""
+    token = access_token(idp)
+    options = {
+        "alb_arn": SIGNER.alb_arn,
+        "client_id": "my-app",
+        "key_url": idp.url("/alb"),
+        "oidc_issuer": idp.url(REALM),
+    }
+    headers = SIGNER.headers(ADA, access_token=token).values()
+    for provider, groups in ((first, ("admins",)), (second, ("viewers",))):
+        settings = resolve_settings({**options, "groups_provider": provider}, environ={}, secrets={})
+        assert authenticator_for(settings).authenticate(*headers).groups == groups
+
+
+def test_the_provider_called_is_the_one_passed_now(idp):  # noqa: F811
+    """A rerun redefines the provider (equal settings): the new definition runs, not the first one."""
+    options = {"alb_arn": SIGNER.alb_arn, "client_id": "my-app", "key_url": idp.url("/alb")}
+    headers = SIGNER.headers(ADA).values()
+    for table in ("before-edit", "after-edit"):
+        namespace: dict = {"__name__": "__main__", "TABLE": table}
+        exec(compile("def groups(user):\n    return [TABLE]\n", "app.py", "exec"), namespace)
+        settings = resolve_settings(
+            {**options, "groups_provider": namespace["groups"]}, environ={}, secrets={}
+        )
+        assert authenticator_for(settings).authenticate(*headers).groups == (table,)
+
+
+def test_a_user_verified_with_a_closure_provider_pickles_and_is_not_reused_after(idp):  # noqa: F811
+    options = {"alb_arn": SIGNER.alb_arn, "client_id": "my-app", "key_url": idp.url("/alb")}
+    settings = resolve_settings({**options, "groups_provider": groups_of("a")}, environ={}, secrets={})
+    user = authenticator_for(settings).authenticate(*SIGNER.headers(ADA).values())
+    copied = pickle.loads(pickle.dumps(user))
+    assert copied.groups == ("a",) and copied._verified_under != settings
