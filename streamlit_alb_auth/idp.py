@@ -34,6 +34,7 @@ from streamlit_alb_auth.oidc import ASYMMETRIC_ALGORITHMS, OidcMetadata
 USER_POOL_ID_PATTERN = re.compile(r"(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]+)_[0-9A-Za-z]+")
 MAX_ACCESS_TOKEN_LENGTH = 16 * 1024
 MAX_PROVIDED_GROUPS = 1000
+USERINFO_CHECKS_PER_USER = 10  # a minute; an answer is cached per token, so one user needs ~1
 _TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 
 
@@ -66,7 +67,8 @@ class IdpVerifier:
     jwks_url, userinfo_url : str, optional
         Instead of the URLs in the issuer's discovery document.
     userinfo : bool
-        Ask the userinfo endpoint (once per token; answers are cached for ``userinfo_ttl`` seconds).
+        Ask the userinfo endpoint (once per token; answers are cached for ``userinfo_ttl`` seconds; at
+        most ``USERINFO_CHECKS_PER_USER`` new tokens a minute for one ``sub``, then groups are withheld).
     cognito : bool
         Also require ``token_use`` = ``access`` (Cognito's access tokens; its ID tokens say ``id``).
 
@@ -108,6 +110,9 @@ class IdpVerifier:
             timeout=timeout, max_bytes=64 * 1024, max_fetches_per_minute=600, what="userinfo"
         )
         self._answers: collections.OrderedDict[str, tuple[Mapping[str, Any], float]] = (
+            collections.OrderedDict()
+        )
+        self._checks_by_sub: collections.OrderedDict[str, collections.deque[float]] = (
             collections.OrderedDict()
         )
         self._lock = threading.Lock()
@@ -178,6 +183,7 @@ class IdpVerifier:
             if cached is not None and cached[1] > now:
                 answer = cached[0]
                 return self._same_user(answer, expected_sub)
+        self._charge_userinfo(expected_sub, now)
         try:
             url = self.metadata.userinfo_url()
             response = self._userinfo_fetcher.get(
@@ -195,6 +201,22 @@ class IdpVerifier:
             while len(self._answers) > 256:
                 self._answers.popitem(last=False)
         return self._same_user(answer, expected_sub)
+
+    def _charge_userinfo(self, sub: str, now: float) -> None:
+        """One signed-in user may not spend the shared userinfo budget on junk tokens (one new access
+        token a request), so each ``sub`` may start at most ``USERINFO_CHECKS_PER_USER`` a minute."""
+        with self._lock:
+            times = self._checks_by_sub.pop(sub, None) or collections.deque()
+            while times and times[0] <= now - 60.0:
+                times.popleft()
+            self._checks_by_sub[sub] = times  # most recently used last
+            while len(self._checks_by_sub) > 4096:
+                self._checks_by_sub.popitem(last=False)
+            if len(times) >= USERINFO_CHECKS_PER_USER:
+                raise UserinfoError(
+                    f"over {USERINFO_CHECKS_PER_USER} userinfo checks for this user in the last minute"
+                )
+            times.append(now)
 
     @staticmethod
     def _same_user(answer: Mapping[str, Any], expected_sub: str) -> Mapping[str, Any]:

@@ -17,8 +17,9 @@ import pytest
 from pinning import Reply
 from test_idp import ADA, REALM, SIGNER, access_token, authenticate, idp, jwks  # noqa: F401 - idp is a fixture
 
-from streamlit_alb_auth.auth import authenticator_for
+from streamlit_alb_auth.auth import Authenticator, authenticator_for
 from streamlit_alb_auth.config import resolve_settings
+from streamlit_alb_auth.keys import AlbKeyStore
 
 
 def test_an_endless_groups_provider_withholds_groups(idp, caplog):  # noqa: F811
@@ -100,3 +101,24 @@ def test_a_user_verified_with_a_closure_provider_pickles_and_is_not_reused_after
     user = authenticator_for(settings).authenticate(*SIGNER.headers(ADA).values())
     copied = pickle.loads(pickle.dumps(user))
     assert copied.groups == ("a",) and copied._verified_under != settings
+
+
+def test_one_user_cannot_spend_everyone_s_userinfo_budget(idp, caplog):  # noqa: F811
+    """A signed-in user sending a new junk access token a request must not lock the others out."""
+    idp.routes[REALM + "/userinfo"] = Reply.body(json.dumps({"sub": "sub-bob", "groups": ["ops"]}).encode())
+    options = {
+        "alb_arn": SIGNER.alb_arn,
+        "client_id": "my-app",
+        "key_url": idp.url("/alb"),
+        "oidc_issuer": idp.url(REALM),
+        "groups_claim": "groups",
+    }
+    authenticator = Authenticator(resolve_settings(options, environ={}, secrets={}), key_store=AlbKeyStore())
+    data, identity, _ = SIGNER.headers(ADA).values()
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        for n in range(601):
+            assert authenticator.authenticate(data, identity, f"junk-{n}").groups == ()
+    bob = authenticator.authenticate(*SIGNER.headers({"sub": "sub-bob"}, access_token="bobs-token").values())
+    assert bob.groups == ("ops",)
+    assert "userinfo checks for this user" in caplog.text
+    assert idp.count(REALM + "/userinfo") == 10 + 1  # Ada's allowance, then Bob's one check
