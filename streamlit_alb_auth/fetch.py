@@ -215,7 +215,9 @@ class Fetcher:
 
     def _read_body(self, response: http.client.HTTPResponse, target: FetchTarget) -> bytes:
         declared = (response.getheader("Content-Length") or "").strip()
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared and not (declared.isascii() and declared.isdigit()):  # "²", "-1", "5, 9"
+            raise FetchResponseError(f"{self.what} at {target.where} sent a malformed Content-Length")
+        if declared and int(declared) > self.max_bytes:
             raise FetchTooLargeError(f"{self.what} at {target.where} declares {declared} bytes, over the cap")
         encoding = (response.getheader("Content-Encoding") or "identity").strip().lower()
         if encoding not in ("identity", "gzip"):

@@ -15,10 +15,13 @@ import pickle
 
 import pytest
 from pinning import Reply
+from rawhttp import RawServer
 from test_idp import ADA, REALM, SIGNER, access_token, authenticate, idp, jwks  # noqa: F401 - idp is a fixture
 
+from streamlit_alb_auth import errors
 from streamlit_alb_auth.auth import Authenticator, authenticator_for
 from streamlit_alb_auth.config import resolve_settings
+from streamlit_alb_auth.fetch import Fetcher
 from streamlit_alb_auth.keys import AlbKeyStore
 
 
@@ -122,3 +125,14 @@ def test_one_user_cannot_spend_everyone_s_userinfo_budget(idp, caplog):  # noqa:
     assert bob.groups == ("ops",)
     assert "userinfo checks for this user" in caplog.text
     assert idp.count(REALM + "/userinfo") == 10 + 1  # Ada's allowance, then Bob's one check
+
+
+@pytest.mark.parametrize("declared", ["\u00b2", "-1", "2, 900000"])
+def test_a_malformed_content_length_is_a_response_error_not_unreachable(declared):
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {declared}\r\n\r\nab".encode("latin-1")
+
+    def handler(conn):
+        conn.sendall(head)
+
+    with RawServer(handler) as server, pytest.raises(errors.FetchResponseError, match="Content-Length"):
+        Fetcher(timeout=5, what="key server").get(server.url + "/")
