@@ -87,8 +87,8 @@ class AlbAuthSettings:
     ``groups_provider`` takes no part in equality: ``groups_provider_key`` does. For a function it is
     the module-qualified name and file (a lambda: also its line), with any closure values and defaults,
     so the same function redefined on every rerun still counts as the same settings while two different
-    providers never do (two pages' ``groups`` functions, two partials or two lambdas). Any other callable
-    counts only as itself.
+    providers never do (two pages' ``groups`` functions, two partials or two lambdas). Any other
+    callable (a bound method, an object) is compared as it compares itself.
     """
 
     alb_arns: tuple[str, ...]
@@ -240,30 +240,25 @@ def _provider_key(provider: Any) -> Hashable:
     """What makes two ``groups_provider`` values the same provider (see ``AlbAuthSettings``)."""
     if provider is None:
         return None
-    if isinstance(provider, functools.partial):
-        key: Hashable = (
-            "partial",
-            _provider_key(provider.func),
-            provider.args,
-            tuple(provider.keywords.items()),
-        )
-    elif isinstance(provider, types.FunctionType):
-        code = provider.__code__
-        place = (
-            f"{code.co_filename}:{code.co_firstlineno}" if code.co_name == "<lambda>" else code.co_filename
-        )
-        cells = tuple(cell.cell_contents for cell in provider.__closure__ or ())
-        defaults = (provider.__defaults__, tuple((provider.__kwdefaults__ or {}).items()))
-        key = f"{provider.__module__}.{provider.__qualname__}@{place}"
-        if cells or defaults != (None, ()):
-            key = (key, cells, defaults)
-    else:
-        key = provider  # a bound method, a callable object: equal as the object says
     try:
+        key = _key_of(provider)
         hash(key)
-    except (TypeError, ValueError):  # an unhashable closure value or argument: compare the object itself
+    except Exception:  # an unhashable or empty closure value, an odd __hash__: compare the object itself
         return _Itself(provider)
     return key
+
+
+def _key_of(provider: Any) -> Hashable:
+    if isinstance(provider, functools.partial):
+        return ("partial", _key_of(provider.func), provider.args, tuple(provider.keywords.items()))
+    if not isinstance(provider, types.FunctionType):
+        return provider  # a bound method, a callable object: equal as the object says
+    code = provider.__code__
+    place = f"{code.co_filename}:{code.co_firstlineno}" if code.co_name == "<lambda>" else code.co_filename
+    name = f"{provider.__module__}.{provider.__qualname__}@{place}"
+    cells = tuple(cell.cell_contents for cell in provider.__closure__ or ())
+    defaults = (provider.__defaults__, tuple((provider.__kwdefaults__ or {}).items()))
+    return name if not cells and defaults == (None, ()) else (name, cells, defaults)
 
 
 @dataclass(frozen=True, eq=False)

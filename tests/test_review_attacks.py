@@ -136,3 +136,16 @@ def test_a_malformed_content_length_is_a_response_error_not_unreachable(declared
 
     with RawServer(handler) as server, pytest.raises(errors.FetchResponseError, match="Content-Length"):
         Fetcher(timeout=5, what="key server").get(server.url + "/")
+
+
+def test_a_provider_with_an_empty_closure_cell_is_still_settings():
+    def outer():
+        def provider(user):
+            return [later]
+
+        return provider
+        later = "never"  # unreachable: the cell stays empty
+
+    options = {"alb_arn": SIGNER.alb_arn}
+    first = resolve_settings({**options, "groups_provider": outer()}, environ={}, secrets={})
+    assert first != resolve_settings({**options, "groups_provider": outer()}, environ={}, secrets={})
