@@ -16,6 +16,7 @@ does not: the user keeps the verified identity with no groups, and the reason is
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import logging
 from collections.abc import Mapping
@@ -142,10 +143,11 @@ def authenticator_for(settings: AlbAuthSettings) -> Authenticator:
     >>> authenticator = authenticator_for(resolve_settings({}, secrets={}))  # doctest: +SKIP
     >>> user = authenticator.authenticate(data, identity, access_token)  # doctest: +SKIP
     """
-    authenticator = _authenticator(settings)
-    if authenticator.settings.groups_provider is settings.groups_provider:
-        return authenticator
-    current = copy.copy(authenticator)  # same verifiers and caches, this call's provider
+    # Verifiers and their caches depend on everything but the provider: one set, whatever it is.
+    shared = _authenticator(dataclasses.replace(settings, groups_provider=None, groups_provider_key=None))
+    if settings.groups_provider is None:
+        return shared
+    current = copy.copy(shared)
     current.settings = settings
     return current
 

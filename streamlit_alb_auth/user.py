@@ -80,8 +80,11 @@ def get_alb_user(
 userinfo, userinfo_url
         Settings; see ``streamlit_alb_auth.config``. Without an ALB ARN nothing is trusted.
     groups_provider : callable, optional
-        ``(user) -> iterable of str``, called once per sign-in: its result is ``user.groups``. If it
-        raises, the user has no groups and the reason is logged.
+        ``(user) -> iterable of str``, called once per sign-in: its result is ``user.groups`` (at most
+        1,000 strings). If it raises, the user has no groups and the reason is logged. Pass a plain
+        function (module level or in the script): a partial, or a closure over something new each rerun
+        (a connection object), cannot be told apart from a different provider, so it is called again on
+        every rerun.
 
     Examples
     --------

@@ -149,3 +149,25 @@ def test_a_provider_with_an_empty_closure_cell_is_still_settings():
     options = {"alb_arn": SIGNER.alb_arn}
     first = resolve_settings({**options, "groups_provider": outer()}, environ={}, secrets={})
     assert first != resolve_settings({**options, "groups_provider": outer()}, environ={}, secrets={})
+
+
+def test_a_provider_that_differs_every_rerun_does_not_refetch_the_jwks(idp):  # noqa: F811
+    """A closure over a fresh object each rerun is new settings each time, but the same verifiers."""
+    options = {
+        "alb_arn": SIGNER.alb_arn,
+        "client_id": "my-app",
+        "key_url": idp.url("/alb"),
+        "oidc_issuer": idp.url(REALM),
+    }
+    token = access_token(idp)
+    for _ in range(5):
+        connection = object()  # say, a database handle opened by the script
+
+        def provider(user, connection=connection):
+            return ["from-db"]
+
+        settings = resolve_settings({**options, "groups_provider": provider}, environ={}, secrets={})
+        user = authenticator_for(settings).authenticate(*SIGNER.headers(ADA, access_token=token).values())
+        assert user.groups == ("from-db",)
+    assert idp.count(REALM + "/certs") == 1
+    assert idp.count(REALM + "/.well-known/openid-configuration") == 1
