@@ -31,7 +31,7 @@ from streamlit_alb_auth.errors import (
     log_safe,
 )
 from streamlit_alb_auth.identity import AlbUser
-from streamlit_alb_auth.idp import IdpFacts, IdpVerifier, as_groups, groups_in
+from streamlit_alb_auth.idp import IdpFacts, IdpVerifier, as_groups, claim_at, groups_in
 from streamlit_alb_auth.keys import AlbKeyStore
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
@@ -125,10 +125,18 @@ class Authenticator:
 
     def _claimed_groups(self, facts: IdpFacts) -> tuple[str, ...]:
         claim = self.settings.groups_claim
-        found = groups_in(facts.userinfo, claim)
-        if found is None:
-            found = groups_in(facts.access_token_claims, claim)
-        return found or ()
+        for source in (facts.userinfo, facts.access_token_claims):
+            found = groups_in(source, claim)
+            if found is None:
+                continue
+            if not found and not isinstance(claim_at(source, claim), list):
+                LOGGER.warning(
+                    "groups claim %s is %s, not a string or a list of strings: no groups",
+                    log_safe(claim),
+                    type(claim_at(source, claim)).__name__,
+                )
+            return found
+        return ()
 
 
 def authenticator_for(settings: AlbAuthSettings) -> Authenticator:

@@ -171,3 +171,18 @@ def test_a_provider_that_differs_every_rerun_does_not_refetch_the_jwks(idp):  # 
         assert user.groups == ("from-db",)
     assert idp.count(REALM + "/certs") == 1
     assert idp.count(REALM + "/.well-known/openid-configuration") == 1
+
+
+@pytest.mark.parametrize("roles", [{"admin": True}, 7, None, True])
+def test_a_groups_claim_of_the_wrong_type_gives_no_groups_and_says_so(idp, caplog, roles):  # noqa: F811
+    token = access_token(idp, {"realm_access": {"roles": roles}})
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        user = authenticate(idp, token)
+    assert user.groups == ()
+    if roles is not None:
+        assert f"groups claim realm_access.roles is {type(roles).__name__}" in caplog.text
+
+
+@pytest.mark.parametrize("path", ["realm_access.roles.0", "email.roles", "realm_access..roles", "."])
+def test_a_dotted_groups_claim_through_a_non_object_gives_no_groups(idp, path):  # noqa: F811
+    assert authenticate(idp, access_token(idp), groups_claim=path).groups == ()
