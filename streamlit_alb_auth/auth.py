@@ -151,10 +151,10 @@ def authenticator_for(settings: AlbAuthSettings) -> Authenticator:
     >>> authenticator = authenticator_for(resolve_settings({}, secrets={}))  # doctest: +SKIP
     >>> user = authenticator.authenticate(data, identity, access_token)  # doctest: +SKIP
     """
+    if settings.groups_provider is None:
+        return _authenticator(settings)
     # Verifiers and their caches depend on everything but the provider: one set, whatever it is.
     shared = _authenticator(dataclasses.replace(settings, groups_provider=None, groups_provider_key=None))
-    if settings.groups_provider is None:
-        return shared
     current = copy.copy(shared)
     current.settings = settings
     return current
