@@ -263,6 +263,8 @@ def groups_in(claims: Mapping[str, Any], path: str) -> tuple[str, ...] | None:
 def as_groups(result: Iterable[str] | str) -> tuple[str, ...]:
     """A ``groups_provider`` result as groups: a string is one group; anything but strings is refused,
     and so is more than ``MAX_PROVIDED_GROUPS`` groups (an endless generator must not hang the page)."""
+    if isinstance(result, Mapping):  # {"admin": False} would otherwise grant "admin"
+        raise TypeError("groups_provider must return strings, not a mapping")
     groups = (
         (result,) if isinstance(result, str) else tuple(itertools.islice(result, MAX_PROVIDED_GROUPS + 1))
     )

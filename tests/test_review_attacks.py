@@ -186,3 +186,10 @@ def test_a_groups_claim_of_the_wrong_type_gives_no_groups_and_says_so(idp, caplo
 @pytest.mark.parametrize("path", ["realm_access.roles.0", "email.roles", "realm_access..roles", "."])
 def test_a_dotted_groups_claim_through_a_non_object_gives_no_groups(idp, path):  # noqa: F811
     assert authenticate(idp, access_token(idp), groups_claim=path).groups == ()
+
+
+def test_a_groups_provider_returning_a_mapping_grants_nothing(idp, caplog):  # noqa: F811
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        user = authenticate(idp, access_token(idp), groups_provider=lambda user: {"admin": False})
+    assert user.groups == ()
+    assert "groups_provider failed" in caplog.text
