@@ -19,10 +19,16 @@ from rawhttp import RawServer
 from test_idp import ADA, REALM, SIGNER, access_token, authenticate, idp, jwks  # noqa: F401 - idp is a fixture
 
 from streamlit_alb_auth import errors
-from streamlit_alb_auth.auth import Authenticator, authenticator_for
+from streamlit_alb_auth.auth import SHARED_KEY_STORE, Authenticator, authenticator_for
 from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.fetch import Fetcher
 from streamlit_alb_auth.keys import AlbKeyStore
+
+
+@pytest.fixture(autouse=True)
+def fresh_shared_key_store():
+    """``authenticator_for`` uses the process-wide key store: give each test its full fetch budget."""
+    SHARED_KEY_STORE.clear()
 
 
 def test_an_endless_groups_provider_withholds_groups(idp, caplog):  # noqa: F811
