@@ -145,7 +145,10 @@ def log_safe(value: object, limit: int = 500) -> str:
     >>> log_safe("kid\nFORGED line")
     'kid\\nFORGED line'
     """
-    text = str(value)
+    try:
+        text = str(value)
+    except Exception:  # an exception whose message itself fails (the app's own groups_provider, say)
+        text = f"({type(value).__name__} with a message that could not be read)"
     if len(text) > limit:
         text = text[:limit] + "..."
     if text.isascii() and text.isprintable():

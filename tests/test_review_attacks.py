@@ -199,3 +199,18 @@ def test_a_groups_provider_returning_a_mapping_grants_nothing(idp, caplog):  # n
         user = authenticate(idp, access_token(idp), groups_provider=lambda user: {"admin": False})
     assert user.groups == ()
     assert "groups_provider failed" in caplog.text
+
+
+class UnreadableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no message")
+
+
+def test_a_groups_provider_error_whose_message_fails_still_withholds_groups(idp, caplog):  # noqa: F811
+    def provider(user):
+        raise UnreadableError
+
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        user = authenticate(idp, access_token(idp), groups_provider=provider)
+    assert user.groups == ()
+    assert "groups_provider failed, groups withheld: UnreadableError" in caplog.text
