@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cfn_resolve import resolve
 from cfnlint.api import ManualArgs, lint_file
 from cfnlint.decode import decode
 
@@ -90,7 +91,9 @@ def logout_target(template: dict) -> dict:
     """The logout rule's target: the Lambda's group (logout.yaml: the app's if AppTargetGroupArn is set)."""
     if "LogoutByApp" not in template.get("Conditions", {}):
         return {"Ref": "LogoutTargetGroup"}
-    return {"Fn::If": ["LogoutByApp", {"Ref": "AppTargetGroupArn"}, {"Ref": "LogoutTargetGroup"}]}
+    # stack.yaml (LogoutBy app) forwards to its own ECS target group
+    app = "AppTargetGroupArn" if "AppTargetGroupArn" in template["Parameters"] else "AppTargetGroup"
+    return {"Fn::If": ["LogoutByApp", {"Ref": app}, {"Ref": "LogoutTargetGroup"}]}
 
 
 def test_logout_yaml_switches_between_the_lambda_and_the_apps_own_route() -> None:
@@ -220,7 +223,7 @@ def test_stack_keeps_websockets_and_sessions_on_one_task() -> None:
 
 
 def test_stack_passes_the_package_configuration_to_the_container() -> None:
-    resources = load("stack.yaml")["Resources"]
+    resources = resolve(load("stack.yaml"))["Resources"]
     (container,) = resources["TaskDefinition"]["Properties"]["ContainerDefinitions"]
     env = {item["Name"]: item["Value"] for item in container["Environment"]}
     assert env["ALB_AUTH_ALB_ARN"] == {"Ref": "LoadBalancer"}
