@@ -26,10 +26,26 @@ YAMLS = ["logout.yaml", "stack.yaml"]
 
 
 def load(name: str) -> dict:
-    """Parse with cfn-lint's loader, which understands ``!Ref``, ``!Sub`` and friends."""
+    """Parse with cfn-lint's loader, which understands ``!Ref``, ``!Sub`` and friends.
+
+    stack.yaml comes with its IdentityProvider switch at cognito (its other switches stay as written);
+    tests/test_templates_oidc.py checks the oidc side.
+    """
     template, problems = decode(str(TEMPLATES / name))
     assert not problems, problems
-    return template
+    return cognito_mode(template)
+
+
+def cognito_mode(node: object) -> object:
+    """``node`` with every ``Fn::If`` on UseOidc / UseCognito replaced by its Cognito branch."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"} and node["Fn::If"][0] in ("UseOidc", "UseCognito"):
+            condition, yes, no = node["Fn::If"]
+            return cognito_mode(yes if condition == "UseCognito" else no)
+        return {key: cognito_mode(item) for key, item in node.items()}
+    if isinstance(node, list):
+        return [cognito_mode(item) for item in node]
+    return node
 
 
 def resources_of(template: dict, kind: str) -> dict[str, dict]:
