@@ -60,8 +60,13 @@ def _add_dev_command(commands: argparse._SubParsersAction) -> None:
         "--user",
         action="append",
         metavar="EMAIL[:GROUP,...]",
-        help="a user to offer on the sign-in page; repeat for more "
-        "(default: admin@example.com:admin and user@example.com)",
+        help="add a user to the sign-in page, beside admin@example.com (group admin) and user@example.com; "
+        "repeat for more (a default user's email changes that user's groups)",
+    )
+    parser.add_argument(
+        "--no-default-users",
+        action="store_true",
+        help="offer only the --user users, not admin@example.com and user@example.com",
     )
     parser.add_argument(
         "--session-timeout",
