@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import re
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from rawhttp import RawServer, read_request
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
 
 from streamlit_alb_auth.doctor import run_doctor
+
+USER = {"sub": "sub-user", "email": "user@example.com", "username": "user"}
 
 # --- doctor --url prints what a hostile deployment sends --------------------------------------------
 
@@ -120,3 +126,77 @@ def test_doctor_prints_a_hostile_deployment_s_escapes_as_text_never_raw(routes) 
         # The values reached the report through every field the review named.
         for quoted in ("client_id=\\x1b]0;PWNED", "authorize\\x1b[2J", "back to https://evil.example/"):
             assert quoted in text, (quoted, text)
+
+
+# --- a gated script reached through the pages/ folder, by a symlink ----------------------------------
+
+GATED_APP = """
+import streamlit as st
+from streamlit_alb_auth import Page, get_alb_user, navigation
+
+pages = [st.Page("home.py", title="Home"), Page({gated!r}, title="Admin", groups=["admin"])]
+navigation(pages, user=get_alb_user(headers=st.session_state["headers"])).run()
+"""
+
+
+def marker_script(marker: Path, name: str) -> str:
+    return f"import pathlib\npathlib.Path({str(marker)!r}).open('a').write({name!r} + '\\n')\n"
+
+
+def link_layout(folder: Path, layout: str) -> str:
+    """Lay out the app's files as ``layout`` says; the gated path the app names."""
+    marker = folder / "ran.log"
+    (folder / "views").mkdir()
+    (folder / "views" / "admin.py").write_text(marker_script(marker, "admin"))
+    (folder / "home.py").write_text(marker_script(marker, "home"))
+    if layout == "symlinked page":  # pages/admin.py -> views/admin.py, gated by its pages/ name
+        (folder / "pages").mkdir()
+        (folder / "pages" / "admin.py").symlink_to(folder / "views" / "admin.py")
+        return "pages/admin.py"
+    if layout == "symlinked pages folder":  # pages -> views: every gated view is a pages/ file
+        (folder / "pages").symlink_to(folder / "views", target_is_directory=True)
+        return "views/admin.py"
+    (folder / "pages").mkdir()
+    link = folder / "pages" / "report.py"
+    if layout == "pages file linking to the gated script":
+        link.symlink_to(Path("..") / "views" / "admin.py")
+    elif layout == "hard link in pages":
+        os.link(folder / "views" / "admin.py", link)
+    else:  # the control: pages/ holds an unrelated, ungated script
+        link.write_text(marker_script(marker, "report"))
+    return "views/admin.py"
+
+
+LINK_LAYOUTS = [
+    "symlinked page",
+    "symlinked pages folder",
+    "pages file linking to the gated script",
+    "hard link in pages",
+]
+
+
+@pytest.mark.parametrize("layout", LINK_LAYOUTS)
+def test_a_gated_script_reachable_from_pages_by_a_link_is_refused_and_nothing_runs(
+    alb_environment, signer, pool, tmp_path, layout
+) -> None:
+    gated = link_layout(tmp_path, layout)
+    (tmp_path / "app.py").write_text(GATED_APP.format(gated=gated))
+    at = AppTest.from_file(str(tmp_path / "app.py"), default_timeout=20)
+    at.session_state["headers"] = signer.headers(USER, access_token=pool.access_token(USER["sub"], groups=[]))
+    at.run()
+    assert at.exception and "is this script" in at.exception[0].message, at.exception
+    assert not (tmp_path / "ran.log").exists()  # neither the gated script nor any other page ran
+    # Refused for the process: Streamlit stops running pages/ files by URL, as st.navigation would.
+    assert PagesManager.uses_pages_directory is False
+
+
+def test_an_unrelated_script_in_pages_does_not_refuse_a_gated_view(
+    alb_environment, signer, pool, tmp_path
+) -> None:
+    gated = link_layout(tmp_path, "control")
+    (tmp_path / "app.py").write_text(GATED_APP.format(gated=gated))
+    at = AppTest.from_file(str(tmp_path / "app.py"), default_timeout=20)
+    at.session_state["headers"] = signer.headers(USER, access_token=pool.access_token(USER["sub"], groups=[]))
+    at.run()
+    assert not at.exception, at.exception
+    assert (tmp_path / "ran.log").read_text().split() == ["home"]
