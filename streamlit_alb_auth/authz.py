@@ -23,6 +23,7 @@ from streamlit_alb_auth.user import AlbUser, _stop_with, get_alb_user
 PageSource: TypeAlias = str | Path | Callable[[], None]
 PageLike: TypeAlias = "Page | st.Page | PageSource"
 _LOCK_ICON = ":material/lock:"
+_BACK_ICON = ":material/arrow_back:"
 
 
 def require_groups(*groups: str, user: AlbUser | None = None, all_groups: bool = False) -> AlbUser:
@@ -138,13 +139,19 @@ class Page:
         """Whether ``user`` may open this page."""
         return self.groups is None or _is_member(user, self.groups, all_groups=self.all_groups)
 
-    def refusal_page(self, user: AlbUser) -> st.Page:
-        """A hidden page at this page's URL path that only says ``user`` may not open it."""
+    def refusal_page(self, user: AlbUser, back: st.Page | None = None) -> st.Page:
+        """A hidden page at this page's URL path that only says ``user`` may not open it.
+
+        ``back`` (``navigation`` passes the app's default page) gets a link under the message: with a
+        single page left Streamlit shows no menu, and the refusal would otherwise be a dead end.
+        """
         what = f'the page "{self.st_page.title}"'
         message = _refusal(user, self.groups or (), all_groups=self.all_groups, what=what)
 
         def not_allowed() -> None:
             st.error(message, icon=_LOCK_ICON)
+            if back is not None:
+                st.page_link(back, label=f"Back to {back.title}", icon=_BACK_ICON)
 
         icon = self.st_page.icon or None
         return st.Page(
@@ -213,25 +220,33 @@ def navigation(
 
 def _menu(user: AlbUser, sections: Mapping[str, Sequence[PageLike]]) -> dict[str, list[Any]]:
     """The sections with refused pages swapped for hidden stand-ins, placed after every page kept."""
-    menu: dict[str, list[Any]] = {}
-    stand_ins: list[st.Page] = []
+    menu: dict[str, list[st.Page]] = {}
+    refused: list[Page] = []
     for header, entries in sections.items():
-        kept: list[Any] = []
+        kept: list[st.Page] = []
         for entry in entries:
             if not isinstance(entry, Page):
-                kept.append(entry)
+                # What st.navigation would make of a path or callable; a Page object links back.
+                kept.append(entry if isinstance(entry, st.Page) else st.Page(entry))
             elif entry.allows(user):
                 kept.append(entry.st_page)
             elif not entry.st_page.is_external:
-                stand_ins.append(entry.refusal_page(user))
+                refused.append(entry)
         if kept:
             menu[header] = kept
-    if stand_ins:
+    if refused:
+        home = _default_page(menu)
         # After every kept page, so a stand-in never becomes the implicit default (the first page)
         # unless the user may open nothing at all.
         last = next(reversed(menu), next(iter(sections), ""))
-        menu.setdefault(last, []).extend(stand_ins)
+        menu.setdefault(last, []).extend(entry.refusal_page(user, home) for entry in refused)
     return menu
+
+
+def _default_page(menu: Mapping[str, Sequence[st.Page]]) -> st.Page | None:
+    """The page st.navigation opens at the root: the one marked default, else the first script."""
+    pages = [page for entries in menu.values() for page in entries if not page.is_external]
+    return next((page for page in pages if page.url_path == ""), pages[0] if pages else None)
 
 
 def _refuse_pages_folder(page: PageSource) -> None:

@@ -3,7 +3,8 @@
 The review's story: a ``pages/`` file links to a gated script. Streamlit runs ``pages/`` files by URL
 until ``st.navigation`` is first called, so a non-member who asked for that URL ran the gated script.
 The layout is now refused when the entrypoint first runs, and after that nothing of the app runs by
-any URL: each script appends its name to a marker file, so "never ran" is read, not assumed.
+any URL: each script appends its name to a marker file, so "never ran" is read, not assumed. And a
+user refused a page, left without a menu, follows the refusal's own link back to the app.
 """
 
 from __future__ import annotations
@@ -62,3 +63,15 @@ def test_a_pages_link_to_a_gated_script_is_refused_and_its_url_runs_nothing(link
     page.goto(server.base_url + "/admin")
     expect(page.get_by_text(REFUSAL).first).to_be_visible()
     assert not marker.exists(), marker.read_text()
+
+
+def test_a_refused_user_follows_the_refusal_s_link_back_home(dev_server, context: BrowserContext):
+    """The packaged demo, /admin as a non-member: no menu (one page left), but a link home."""
+    page = context.new_page()
+    page.goto(dev_server.base_url + "/admin")
+    page.get_by_role("button", name=re.compile(f"Sign in as {re.escape(EMAIL)}")).click()
+    expect(page.get_by_test_id("stAlertContentError")).to_contain_text("not allowed")
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    page.get_by_role("link", name=re.compile("Back to Home")).click()
+    expect(page.get_by_role("heading", name="Hello, user")).to_be_visible()
+    assert page.url == dev_server.base_url + "/"
