@@ -83,6 +83,14 @@ def _add_dev_command(commands: argparse._SubParsersAction) -> None:
         "cookie shard) or single-value (a redirect per shard) (default: multi)",
     )
     parser.add_argument(
+        "--logout-by",
+        choices=["lambda", "app"],
+        default="lambda",
+        help="what answers the logout path, as the templates' LogoutBy: the shipped logout Lambda, or the "
+        "app's own route (an st.App built with alb_auth()); the app gets the Lambda's settings either way "
+        "(default: lambda)",
+    )
+    parser.add_argument(
         "--idp",
         choices=["cognito", "oidc"],
         default="cognito",

@@ -69,4 +69,5 @@ def dev_config(args: argparse.Namespace) -> DevConfig:
         session_seconds=getattr(args, "session_timeout", None) or DEFAULT_SESSION_SECONDS,
         lambda_headers=getattr(args, "lambda_headers", None) or "multi",
         idp=getattr(args, "idp", None) or "cognito",
+        logout_by=getattr(args, "logout_by", None) or "lambda",
     )

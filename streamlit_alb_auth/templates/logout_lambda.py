@@ -67,6 +67,8 @@ def _env(env: Mapping, name: str, default: str = "") -> str:
 
 def _url(env: Mapping, name: str) -> str:
     url = _env(env, name)
+    if not url:
+        raise ValueError(f"{name} is not set (an https URL; http only on localhost)")
     if not URL.fullmatch(url) or "#" in url:
         raise ValueError(f"{name} must be an https URL (http only on localhost)")
     return url
