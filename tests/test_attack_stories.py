@@ -200,3 +200,30 @@ def test_an_unrelated_script_in_pages_does_not_refuse_a_gated_view(
     at.run()
     assert not at.exception, at.exception
     assert (tmp_path / "ran.log").read_text().split() == ["home"]
+
+
+# --- a logout path that takes the app out of sign-in ------------------------------------------------
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "streamlit_alb_auth" / "templates"
+
+
+@pytest.mark.parametrize("path", ["/", "/_stcore/stream", "/static/js/main.js", "//evil.example", "/x/../"])
+def test_a_logout_path_the_app_serves_is_refused_by_the_templates_and_the_route(signer, path) -> None:
+    """LogoutBy=app with LogoutPath=/ would forward the app's root unauthenticated (the rule allows)."""
+    from cfn_resolve import resolve
+    from cfnlint.decode import decode
+
+    from streamlit_alb_auth.asgi import alb_auth
+    from streamlit_alb_auth.errors import UnsafeLogoutPathError
+
+    app_tg = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/app/0123456789abcdef"
+    for name, app_mode in (
+        ("stack.yaml", {"LogoutBy": "app"}),
+        ("logout.yaml", {"AppTargetGroupArn": app_tg}),
+    ):
+        template, problems = decode(str(TEMPLATES / name))
+        assert not problems
+        with pytest.raises(ValueError, match="LogoutPath"):
+            resolve(template, LogoutPath=path, **app_mode)
+    with pytest.raises(UnsafeLogoutPathError):
+        alb_auth(alb_arn=signer.alb_arn, logout_path=path)
