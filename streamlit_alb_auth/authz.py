@@ -261,9 +261,13 @@ def _refuse_pages_folder(page: PageSource) -> None:
     ctx = get_script_run_ctx()
     if ctx is None or not isinstance(page, str | Path) or is_url(str(page)):
         return
-    entrypoint_folder = Path(ctx.main_script_path).resolve().parent
-    script = entrypoint_folder / page
-    twin = next((f for f in _pages_folder_scripts(entrypoint_folder) if _same_file(f, script)), None)
+    entrypoint = Path(ctx.main_script_path)
+    script = entrypoint.parent / page  # as st.Page finds it
+    # Streamlit lists the pages beside the resolved entrypoint; an entrypoint reached through a
+    # link has a second folder beside it: look in both.
+    folders = {entrypoint.parent, entrypoint.resolve().parent}
+    candidates = [f for folder in sorted(folders) for f in _pages_folder_scripts(folder)]
+    twin = next((f for f in candidates if _same_file(f, script)), None)
     if twin is None:
         return
     # Nothing of this app should run any more in this process: with the pages folder left on,
