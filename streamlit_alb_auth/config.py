@@ -19,7 +19,7 @@ import time
 import types
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from streamlit_alb_auth.errors import ConfigurationError
 from streamlit_alb_auth.identity import DEFAULT_GROUPS_CLAIM
@@ -60,8 +60,7 @@ _LOOKUPS = tuple(
 )
 
 
-@dataclass(frozen=True)
-class SettingHelp:
+class SettingHelp(NamedTuple):
     """What a setting means, for people: the docs site's settings table is rendered from ``SETTING_HELP``
     (``scripts/docs_hooks.py``), so the table cannot drift from the names above. Text only: Markdown."""
 
