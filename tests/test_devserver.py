@@ -137,7 +137,7 @@ def dev_users(*argv: str) -> list[tuple[str, tuple[str, ...]]]:
     return [(user.email, user.groups) for user in users]
 
 
-def test_user_flag_adds_to_the_default_users_as_the_help_and_readme_say():
+def test_user_flag_adds_to_the_default_users_as_the_help_and_docs_say():
     defaults = [("admin@example.com", ("admin",)), ("user@example.com", ())]
     assert dev_users() == defaults
     assert dev_users("--user", "ops@example.com:admin") == [*defaults, ("ops@example.com", ("admin",))]
@@ -149,9 +149,9 @@ def test_user_flag_adds_to_the_default_users_as_the_help_and_readme_say():
     from streamlit_alb_auth.cli import build_parser
 
     dev_help = build_parser()._subparsers._group_actions[0].choices["dev"].format_help()
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "local-development.md").read_text(encoding="utf-8")
     assert "add a user" in " ".join(dev_help.split()) and "--no-default-users" in dev_help
-    assert "add users with\n  `--user" in readme and "`--no-default-users`" in readme
+    assert "add users with\n  `--user" in docs and "`--no-default-users`" in docs
 
 
 # --- the logout Lambda's answer, translated -----------------------------------------------------------
