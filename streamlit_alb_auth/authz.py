@@ -8,11 +8,13 @@ and the gated script is never handed to Streamlit for someone outside its groups
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 from streamlit.url_util import is_url
 
@@ -21,6 +23,7 @@ from streamlit_alb_auth.user import AlbUser, _stop_with, get_alb_user
 PageSource: TypeAlias = str | Path | Callable[[], None]
 PageLike: TypeAlias = "Page | st.Page | PageSource"
 _LOCK_ICON = ":material/lock:"
+_BACK_ICON = ":material/arrow_back:"
 
 
 def require_groups(*groups: str, user: AlbUser | None = None, all_groups: bool = False) -> AlbUser:
@@ -136,13 +139,19 @@ class Page:
         """Whether ``user`` may open this page."""
         return self.groups is None or _is_member(user, self.groups, all_groups=self.all_groups)
 
-    def refusal_page(self, user: AlbUser) -> st.Page:
-        """A hidden page at this page's URL path that only says ``user`` may not open it."""
+    def refusal_page(self, user: AlbUser, back: st.Page | None = None) -> st.Page:
+        """A hidden page at this page's URL path that only says ``user`` may not open it.
+
+        ``back`` (``navigation`` passes the app's default page) gets a link under the message: with a
+        single page left Streamlit shows no menu, and the refusal would otherwise be a dead end.
+        """
         what = f'the page "{self.st_page.title}"'
         message = _refusal(user, self.groups or (), all_groups=self.all_groups, what=what)
 
         def not_allowed() -> None:
             st.error(message, icon=_LOCK_ICON)
+            if back is not None:
+                st.page_link(back, label=f"Back to {back.title}", icon=_BACK_ICON)
 
         icon = self.st_page.icon or None
         return st.Page(
@@ -211,38 +220,78 @@ def navigation(
 
 def _menu(user: AlbUser, sections: Mapping[str, Sequence[PageLike]]) -> dict[str, list[Any]]:
     """The sections with refused pages swapped for hidden stand-ins, placed after every page kept."""
-    menu: dict[str, list[Any]] = {}
-    stand_ins: list[st.Page] = []
+    menu: dict[str, list[st.Page]] = {}
+    refused: list[Page] = []
     for header, entries in sections.items():
-        kept: list[Any] = []
+        kept: list[st.Page] = []
         for entry in entries:
             if not isinstance(entry, Page):
-                kept.append(entry)
+                # What st.navigation would make of a path or callable; a Page object links back.
+                kept.append(entry if isinstance(entry, st.Page) else st.Page(entry))
             elif entry.allows(user):
                 kept.append(entry.st_page)
             elif not entry.st_page.is_external:
-                stand_ins.append(entry.refusal_page(user))
+                refused.append(entry)
         if kept:
             menu[header] = kept
-    if stand_ins:
+    if refused:
+        home = _default_page(menu)
         # After every kept page, so a stand-in never becomes the implicit default (the first page)
         # unless the user may open nothing at all.
         last = next(reversed(menu), next(iter(sections), ""))
-        menu.setdefault(last, []).extend(stand_ins)
+        menu.setdefault(last, []).extend(entry.refusal_page(user, home) for entry in refused)
     return menu
 
 
+def _default_page(menu: Mapping[str, Sequence[st.Page]]) -> st.Page | None:
+    """The page st.navigation opens at the root: the one marked default, else the first script."""
+    pages = [page for entries in menu.values() for page in entries if not page.is_external]
+    return next((page for page in pages if page.url_path == ""), pages[0] if pages else None)
+
+
 def _refuse_pages_folder(page: PageSource) -> None:
+    """Refuse a gated script that Streamlit would also run by URL from the ``pages/`` folder.
+
+    Until ``st.navigation`` is first called after a server start, Streamlit runs every ``*.py`` in the
+    ``pages`` folder beside the (resolved) entrypoint by its own URL, following symlinks, without
+    running the entrypoint at all. So the question is not where the path points but whether any file
+    there *is* this script: a symlinked page, a symlinked ``pages`` folder, a link (or hard link) in
+    ``pages/`` to a gated script elsewhere.
+    """
     ctx = get_script_run_ctx()
     if ctx is None or not isinstance(page, str | Path) or is_url(str(page)):
         return
-    entrypoint_folder = Path(ctx.main_script_path).resolve().parent
-    if (entrypoint_folder / page).resolve().parent == entrypoint_folder / "pages":
-        raise ValueError(
-            f"Page({str(page)!r}, groups=...): a gated script cannot live in the pages/ folder beside "
-            "the entrypoint, because Streamlit runs the files there by URL, ungated, until st.navigation "
-            "is first called after a server start. Move it to another folder (for example views/)."
-        )
+    entrypoint = Path(ctx.main_script_path)
+    script = entrypoint.parent / page  # as st.Page finds it
+    # Streamlit lists the pages beside the resolved entrypoint; an entrypoint reached through a
+    # link has a second folder beside it: look in both.
+    folders = {entrypoint.parent, entrypoint.resolve().parent}
+    candidates = [f for folder in sorted(folders) for f in _pages_folder_scripts(folder)]
+    twin = next((f for f in candidates if _same_file(f, script)), None)
+    if twin is None:
+        return
+    # Nothing of this app should run any more in this process: with the pages folder left on,
+    # the refused script would still answer its URL there for anyone.
+    PagesManager.uses_pages_directory = False
+    raise ValueError(
+        f"Page({str(page)!r}, groups=...): a gated script cannot be in, or be linked from, the pages/ "
+        f"folder beside the entrypoint (pages/{twin.name} is this script), because Streamlit runs the "
+        "files there by URL, ungated, until st.navigation is first called after a server start. Move "
+        "it to another folder (for example views/) and remove the link."
+    )
+
+
+def _pages_folder_scripts(entrypoint_folder: Path) -> list[Path]:
+    # Every *.py, not only the ones Streamlit lists today (it skips dot files and __init__.py).
+    folder = entrypoint_folder / "pages"
+    return sorted(folder.glob("*.py")) if folder.is_dir() else []
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # a dangling link runs nothing
+        return False
 
 
 def _group_names(groups: str | Iterable[str], *, caller: str) -> tuple[str, ...]:

@@ -60,8 +60,13 @@ def _add_dev_command(commands: argparse._SubParsersAction) -> None:
         "--user",
         action="append",
         metavar="EMAIL[:GROUP,...]",
-        help="a user to offer on the sign-in page; repeat for more "
-        "(default: admin@example.com:admin and user@example.com)",
+        help="add a user to the sign-in page, beside admin@example.com (group admin) and user@example.com; "
+        "repeat for more (a default user's email changes that user's groups)",
+    )
+    parser.add_argument(
+        "--no-default-users",
+        action="store_true",
+        help="offer only the --user users, not admin@example.com and user@example.com",
     )
     parser.add_argument(
         "--session-timeout",
@@ -76,6 +81,14 @@ def _add_dev_command(commands: argparse._SubParsersAction) -> None:
         default="multi",
         help="the logout Lambda target group's header mode: multi-value (one answer expires every "
         "cookie shard) or single-value (a redirect per shard) (default: multi)",
+    )
+    parser.add_argument(
+        "--logout-by",
+        choices=["lambda", "app"],
+        default="lambda",
+        help="what answers the logout path, as the templates' LogoutBy: the shipped logout Lambda, or the "
+        "app's own route (an st.App built with alb_auth()); the app gets the Lambda's settings either way "
+        "(default: lambda)",
     )
     parser.add_argument(
         "--idp",

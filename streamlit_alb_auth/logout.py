@@ -8,7 +8,7 @@ The bundle is built from ``frontend/`` and committed in ``component/``. Streamli
 the ``pyproject.toml`` shipped inside this package and serves it as static files; when the package
 is imported without being installed (no manifest to discover), the same files are sent inline.
 
-``session_guard()`` is the same bundle with nothing to show. Streamlit reads the ALB's identity
+``session_guard()`` is the same component with nothing to show. Streamlit reads the ALB's identity
 headers once, when the websocket opens, and the ALB never re-checks an open websocket, so a tab
 stays "signed in" after its session ended elsewhere. The guard (one per browser tab in the bundle,
 however many elements ask for it) asks the ALB instead; see its docstring.
@@ -43,9 +43,11 @@ __all__ = [
     "session_guard",
 ]
 
-# "<[project] name>.<component name>" from the package's own pyproject.toml.
+# "<[project] name>.<component name>" from the package's own pyproject.toml. One component for the
+# button and the guard: Streamlit loads a component's module from a URL named after the component,
+# so two names would load the bundle twice and run two guards in one tab.
 COMPONENT_NAME = "streamlit-alb-auth.logout_button"
-GUARD_COMPONENT_NAME = "streamlit-alb-auth.session_guard"
+GUARD_COMPONENT_NAME = COMPONENT_NAME
 BUTTON_TYPES = ("secondary", "primary", "tertiary")
 DEFAULT_INTERVAL = 60.0
 MIN_INTERVAL = 1.0
@@ -201,7 +203,7 @@ def session_guard(
     >>> session_guard(interval=30, signed_out_url="/signed-out")
     """
     data = _guard_data(interval, signed_out_url, probe_path, explicit=True)
-    _renderer(GUARD_COMPONENT_NAME)(key=key, data={"guard": data}, width="content", height="content")
+    _renderer(COMPONENT_NAME)(key=key, data={"guard": data}, width="content", height="content")
 
 
 def logout_button(

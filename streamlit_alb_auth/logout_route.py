@@ -15,12 +15,31 @@ expires the cookies. So the middleware lets this one path through unverified.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from streamlit_alb_auth.errors import UnsafeLogoutPathError
 from streamlit_alb_auth.templates.logout_lambda import lambda_handler
 
 DEFAULT_LOGOUT_PATH = "/cognito/logout"
+# The logout path passes sign-in (the ALB rule says "allow", the middleware exempts it), so it must
+# be a path of its own: never "/", never under what Streamlit serves (its core, assets, media,
+# components, static files, st.login) or the ALB's own /oauth2 callback, and no "//" or dot segment
+# that a server might normalise into one of those. The templates' LogoutPath AllowedPattern is this
+# same expression (tests/test_templates.py compares them), as CloudFormation matches it: whole value.
+APP_SERVED_PREFIXES = (
+    "_stcore",
+    "static",
+    "media",
+    "component",
+    "app/static",
+    "auth",
+    "oauth2",
+    "oauth2callback",
+)
+LOGOUT_PATH_PATTERN = re.compile(
+    r"(?!.*//)(?!(.*/)?\.\.?(/|$))/(?!(" + "|".join(APP_SERVED_PREFIXES) + r")(/|$))[A-Za-z0-9/_.-]+"
+)
 _FORWARDED = ("x-amzn-oidc-accesstoken", "x-amzn-oidc-identity", "x-amzn-oidc-data")
 
 
@@ -38,9 +57,11 @@ def logout_route(path: str = DEFAULT_LOGOUT_PATH) -> Any:
 
     from streamlit_alb_auth.logout import check_logout_path
 
-    if "?" in check_logout_path(path) or "#" in path:
+    check_logout_path(path)
+    if not LOGOUT_PATH_PATTERN.fullmatch(path):
         raise UnsafeLogoutPathError(
-            f"the logout route's path is a path alone, no query or fragment: {path!r}"
+            "the logout route's path is a path of its own, no query or fragment, not / and not under "
+            f"a path the app serves ({', '.join('/' + p for p in APP_SERVED_PREFIXES)}): {path!r}"
         )
 
     async def log_out(request: Request) -> Response:

@@ -15,13 +15,21 @@ _GONE = object()
 
 
 def resolve(template: dict, **parameters: str) -> dict:
-    """The template as deployed with ``parameters`` (others at their ``Default``)."""
+    """The template as deployed with ``parameters`` (others at their ``Default``).
+
+    Raises ``ValueError`` for a value its parameter's ``AllowedPattern`` refuses, as CloudFormation does.
+    """
     unknown = set(parameters) - set(template["Parameters"])
     assert not unknown, f"no such parameters: {unknown}"
     values = {
         name: str(parameters.get(name, spec.get("Default", "")))
         for name, spec in template["Parameters"].items()
     }
+    for name, given in parameters.items():
+        # As CloudFormation refuses to deploy: a value its AllowedPattern does not match as a whole.
+        pattern = template["Parameters"][name].get("AllowedPattern")
+        if pattern is not None and not re.fullmatch(pattern, str(given)):
+            raise ValueError(f"{name}={given!r} does not match its AllowedPattern")
     conditions: dict[str, bool] = {}
 
     def value(node: Any) -> Any:

@@ -38,6 +38,8 @@ elif layout == "links-first":
         "Links": [st.Page("https://docs.streamlit.io", title="Docs")],
         "Pages": [Page("admin.py", title="Admin", groups=["admin"]), st.Page("home.py", title="Home")],
     }
+elif layout == "only-gated-besides-home":
+    pages = ["home.py", Page("admin.py", title="Admin", groups=["admin"])]
 else:
     pages = [Page("admin.py", title="Admin", groups=["admin"])]
 page = navigation(pages, user=user)
@@ -161,6 +163,28 @@ def test_the_gated_url_is_refused_at_that_url_and_its_script_never_runs(
     assert [c.value for c in at.caption] == ["frame after the page"]
     at.run()  # and on every rerun at that URL
     assert ran(app) == [] and len(at.error) == 1
+
+
+def page_links(at: AppTest) -> list[tuple[str, str]]:
+    """(label, url path) of each st.page_link on the page; "" is the app's root."""
+    return [(e.proto.label, e.proto.page) for e in at.get("page_link")]
+
+
+@pytest.mark.parametrize("layout", ["sections", "only-gated-besides-home", "gated-default"])
+def test_a_refused_page_links_back_to_the_app_s_default_page(alb_environment, signer, pool, app, layout):
+    """With one page left Streamlit shows no menu: the refusal itself is the way back."""
+    at = app_test(app, headers_for(signer, pool, []), layout=layout)
+    at.switch_page("admin.py").run()
+    assert "not allowed" in at.error[0].value
+    title = "home" if layout == "only-gated-besides-home" else "Home"  # a plain path: named by its file
+    assert page_links(at) == [(f"Back to {title}", "")]
+    assert ran(app) == []
+
+
+def test_a_user_who_may_open_nothing_gets_no_link(alb_environment, signer, pool, app):
+    at = app_test(app, headers_for(signer, pool, []), layout="only-admin").run()
+    assert "not allowed" in at.error[0].value
+    assert page_links(at) == []
 
 
 def test_all_groups_means_every_group(alb_environment, signer, pool, app):

@@ -70,6 +70,7 @@ def test_inner_pyproject_names_the_distribution_and_asset_dir():
     components = manifest["tool"]["streamlit"]["component"]["components"]
     assert manifest["project"]["name"] == "streamlit-alb-auth"
     names = {f"{manifest['project']['name']}.{component['name']}" for component in components}
-    assert names == {COMPONENT_NAME, GUARD_COMPONENT_NAME}
-    # One bundle for both: a page with a button and a guard loads it once.
+    # One component for both: Streamlit loads a module per component name, and each module runs
+    # its own guard, so a page with a button and a guard must load it once.
+    assert names == {COMPONENT_NAME} == {GUARD_COMPONENT_NAME}
     assert {(PACKAGE / component["asset_dir"]).resolve() for component in components} == {BUNDLE}

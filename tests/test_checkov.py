@@ -1,8 +1,10 @@
 """checkov over every shipped template: no failed check, and every skip named here with its reason.
 
-One checkov run (about 10 s) scans the templates and a deliberately weakened copy of stack.yaml,
-which must fail, so a checkov that silently scans nothing cannot pass this file. checkov runs
-offline (``--skip-download``): it would otherwise ask its vendor's API for guideline links.
+checkov runs as a user runs it, ``checkov -f FILE`` with its default frameworks (the secrets scanner
+too, not only ``cloudformation`` and ``dockerfile``). One run (about 10 s) scans the templates and a
+deliberately weakened copy of stack.yaml, which must fail a CloudFormation check and a secrets check,
+so a checkov that silently scans nothing, or leaves a framework out, cannot pass this file. checkov
+runs offline (``--skip-download``): it would otherwise ask its vendor's API for guideline links.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import pytest
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "streamlit_alb_auth" / "templates"
 SCANNED = {"stack.yaml": "cloudformation", "logout.yaml": "cloudformation", "Dockerfile": "dockerfile"}
+# `template lambda` ships it too; only the secrets scanner reads Python, and reports nothing clean.
+SECRETS_ONLY = ("logout_lambda.py",)
 WEAKENED = "weakened-stack.yaml"
 
 # Each skip has its reason in the template's Metadata; the README lists them too.
@@ -39,15 +43,19 @@ def scan(tmp_path_factory) -> dict[str, list[dict]]:
     binary = shutil.which("checkov")
     assert binary, "checkov is missing: pip install -e '.[test]'"
     folder = tmp_path_factory.mktemp("checkov")
-    for name in SCANNED:
+    for name in [*SCANNED, *SECRETS_ONLY]:
         shutil.copy(TEMPLATES / name, folder / name)
     stack = (TEMPLATES / "stack.yaml").read_text()
     insights = "      ClusterSettings:\n        - Name: containerInsights\n          Value: enabled\n"
-    assert insights in stack
-    (folder / WEAKENED).write_text(stack.replace(insights, "      ClusterSettings: []\n"))
-    files = [arg for name in [*SCANNED, WEAKENED] for arg in ("-f", name)]
+    # The inlined Lambda's spelling before issue 21: the secrets scanner took it for a leaked secret.
+    access, flagged = "access = _header(event, ", "token = _header(event, "
+    assert insights in stack and stack.count(access) == 1
+    (folder / WEAKENED).write_text(
+        stack.replace(insights, "      ClusterSettings: []\n").replace(access, flagged)
+    )
+    files = [arg for name in [*SCANNED, *SECRETS_ONLY, WEAKENED] for arg in ("-f", name)]
     result = subprocess.run(
-        [binary, *files, "--framework", "cloudformation", "dockerfile", "--skip-download", "-o", "json"],
+        [binary, *files, "--skip-download", "-o", "json"],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -81,9 +89,10 @@ def test_no_template_fails_a_check(scan) -> None:
 
 
 def test_the_scan_is_live(scan) -> None:
-    """Guards the test above: container insights turned off must be reported."""
+    """Guards the test above: container insights turned off, and the secrets scanner's old finding."""
     failed = {(check["file_path"], check["check_id"]) for check in scan["failed"]}
     assert (WEAKENED, "CKV_AWS_65") in failed
+    assert (WEAKENED, "CKV_SECRET_6") in failed
 
 
 def test_each_skip_is_expected_and_gives_a_one_line_reason(scan) -> None:

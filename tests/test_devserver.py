@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -126,6 +127,31 @@ def test_users_parse_from_the_flag():
     assert parse_user("a@example.com").groups == ()
     with pytest.raises(ValueError):
         parse_user("not-an-email")
+
+
+def dev_users(*argv: str) -> list[tuple[str, tuple[str, ...]]]:
+    from streamlit_alb_auth.cli import build_parser
+    from streamlit_alb_auth.devserver import dev_config
+
+    users = dev_config(build_parser().parse_args(["dev", *argv])).users
+    return [(user.email, user.groups) for user in users]
+
+
+def test_user_flag_adds_to_the_default_users_as_the_help_and_docs_say():
+    defaults = [("admin@example.com", ("admin",)), ("user@example.com", ())]
+    assert dev_users() == defaults
+    assert dev_users("--user", "ops@example.com:admin") == [*defaults, ("ops@example.com", ("admin",))]
+    # A default user's email changes that user, in its place.
+    assert dev_users("--user", "Admin@example.com:admin,ops")[0] == ("Admin@example.com", ("admin", "ops"))
+    assert dev_users("--no-default-users", "--user", "ops@example.com") == [("ops@example.com", ())]
+    with pytest.raises(ValueError, match="needs at least one --user"):
+        dev_users("--no-default-users")
+    from streamlit_alb_auth.cli import build_parser
+
+    dev_help = build_parser()._subparsers._group_actions[0].choices["dev"].format_help()
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "local-development.md").read_text(encoding="utf-8")
+    assert "add a user" in " ".join(dev_help.split()) and "--no-default-users" in dev_help
+    assert "add users with\n  `--user" in docs and "`--no-default-users`" in docs
 
 
 # --- the logout Lambda's answer, translated -----------------------------------------------------------

@@ -171,7 +171,11 @@ def test_session_timeout_sets_the_cookie_and_token_lifetime():
 
 @pytest.mark.parametrize(
     ("settings", "message"),
-    [({"lambda_headers": "both"}, "lambda_headers"), ({"session_seconds": 0}, "session timeout")],
+    [
+        ({"lambda_headers": "both"}, "lambda_headers"),
+        ({"session_seconds": 0}, "session timeout"),
+        ({"logout_by": "cdn"}, "logout_by"),
+    ],
 )
 def test_dev_config_refuses_bad_settings(settings, message):
     with pytest.raises(ValueError, match=message):
@@ -187,3 +191,49 @@ def test_dev_flags_parse_and_default():
     for bad in (["--lambda-headers", "both"], ["--session-timeout", "0"], ["--session-timeout", "1e3"]):
         with pytest.raises(SystemExit):
             parser.parse_args(["dev", *bad])
+
+
+def test_logout_by_flag_reaches_the_run_and_the_app_gets_the_logout_settings():
+    from streamlit_alb_auth.devserver import dev_config
+    from streamlit_alb_auth.devserver.runner import child_environment
+
+    parser = build_parser()
+    assert dev_config(parser.parse_args(["dev"])).logout_by == "lambda"
+    config = dev_config(parser.parse_args(["dev", "--logout-by", "app"]))
+    assert config.logout_by == "app"
+    environment = child_environment(config)
+    assert config.lambda_environment().items() <= environment.items()
+    assert config.app_environment().items() <= environment.items()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["dev", "--logout-by", "cdn"])
+
+
+def test_logout_by_app_forwards_the_logout_path_with_the_session_s_identity():
+    """The listener rule of LogoutBy=app: authenticate (allow), then the app; no Lambda answers."""
+
+    async def scenario(stand_in: Running) -> None:
+        cookies, _ = await _sign_in(stand_in, "user@example.com")
+        headers = {"Cookie": _cookie_header(_session_only(cookies))}
+        async with stand_in.client.get(stand_in.base + "/cognito/logout", headers=headers) as signed_in:
+            assert signed_in.status == 200  # the fake Streamlit's echo: it was forwarded
+        async with stand_in.client.get(stand_in.base + "/cognito/logout") as anonymous:
+            assert anonymous.status == 200
+        first, second = [r for r in stand_in.upstream.requests if r["path"] == "/cognito/logout"]
+        assert first["x-amzn-oidc-identity"] and first["x-amzn-oidc-accesstoken"]
+        assert not any(name.startswith("x-amzn-oidc-") for name in second)
+
+    run(scenario, logout_by="app")
+
+
+def test_the_app_route_s_location_gets_the_lambda_s_one_translation():
+    from streamlit_alb_auth.devserver.lambda_target import app_route_location
+
+    config = DevConfig(port=8080, streamlit_port=8081)
+    env = config.lambda_environment()
+    back = "http%3A%2F%2Flocalhost%3A8080%2Fsigned-out"  # the app's APP_LOGOUT_URL, encoded
+    location = f"https://{env['COGNITO_DOMAIN']}/logout?client_id=c&logout_uri={back}"
+    opened = config.as_opened("127.0.0.1:8080")
+    assert app_route_location(location, config, opened) == (
+        "http://127.0.0.1:8080/logout?client_id=c&logout_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fsigned-out"
+    )
+    assert app_route_location("https://elsewhere.example/x", config, opened) == "https://elsewhere.example/x"

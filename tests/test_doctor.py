@@ -241,6 +241,45 @@ def test_broken_configuration_fails_the_right_check(app_environment, change, nam
     assert says in checks[name].reason
 
 
+def test_a_key_url_that_redirects_to_sign_in_fails_not_ok(app_environment) -> None:
+    stand_in_url = app_environment["ALB_AUTH_KEY_URL"].rsplit("/_alb_dev", 1)[0]
+    checks = local({**app_environment, "ALB_AUTH_KEY_URL": stand_in_url + "/an-app-page"})
+    assert checks["key-service"].status == "fail", checks["key-service"]
+    assert "redirects (HTTP 302 to " in checks["key-service"].reason
+    assert "/oauth2/authorize)" in checks["key-service"].reason  # where it went: sign-in
+    assert "ALB_AUTH_KEY_URL" in checks["key-service"].fix
+
+
+def test_the_stand_in_key_service_answers_without_a_redirect(app_environment) -> None:
+    assert local(app_environment)["key-service"].reason.endswith("answers (HTTP 404)")
+
+
+def test_the_fixes_name_the_settings_that_enable_the_group_check(app_environment) -> None:
+    no_groups = {
+        k: v for k, v in app_environment.items() if k not in ("ALB_AUTH_USER_POOL_ID", "ALB_AUTH_JWKS_URL")
+    }
+    assert "ALB_AUTH_ISSUER" in no_groups  # set, and still no group check: it pins the data token's iss
+    checks = local(no_groups)
+    assert checks["jwks"].status == "warn", checks["jwks"]
+    assert "users get no groups" in checks["jwks"].reason
+    no_arn = local({**app_environment, "ALB_AUTH_ALB_ARN": ""})["alb-arn"]
+    for fix in (checks["jwks"].fix, no_arn.fix):
+        assert "ALB_AUTH_USER_POOL_ID" in fix and "ALB_AUTH_OIDC_ISSUER" in fix, fix
+        assert "ALB_AUTH_ISSUER" not in fix, fix
+
+
+def test_an_oidc_issuer_s_jwks_comes_from_its_discovery_document() -> None:
+    config = DevConfig(port=free_port(), streamlit_port=free_port(), idp="oidc")
+    with stand_in({"port": config.port, "streamlit_port": config.streamlit_port, "idp": "oidc"}):
+        env = config.app_environment()
+        checks = local(env)
+        broken = local({**env, "ALB_AUTH_OIDC_ISSUER": env["ALB_AUTH_OIDC_ISSUER"] + "/nowhere"})
+    assert checks["jwks"].status == "ok", checks["jwks"]
+    assert "1 key(s)" in checks["jwks"].reason
+    assert broken["jwks"].status == "fail", broken["jwks"]
+    assert "names no jwks_uri" in broken["jwks"].reason
+
+
 def test_a_skewed_clock_fails(app_environment) -> None:
     import time
 

@@ -126,12 +126,13 @@ def test_guard_can_be_left_out():
     assert "guard" not in _data(element)
 
 
-def test_session_guard_is_its_own_element_of_the_same_bundle():
+def test_session_guard_is_its_own_element_of_the_same_component():
+    """One component name, so the browser loads one module and runs one guard per tab."""
     at = _app("guard=False", extra="session_guard(interval=0, signed_out_url='/signed-out')")
     assert not at.exception
     button, guard = at.get("bidi_component")
-    assert button.proto.component_name == COMPONENT_NAME
-    assert guard.proto.component_name == GUARD_COMPONENT_NAME
+    assert button.proto.component_name == guard.proto.component_name == COMPONENT_NAME
+    assert GUARD_COMPONENT_NAME == COMPONENT_NAME
     assert (guard.proto.js_source_path, guard.proto.css_source_path) == ("index.js", "style.css")
     assert _data(guard) == {
         "guard": {

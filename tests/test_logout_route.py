@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -104,13 +105,18 @@ def test_only_the_logout_path_passes_unverified(client, cognito):
     assert client.get("/cognito/logout").status_code == 302
 
 
-def test_unconfigured_logout_is_a_500_that_says_nothing_more(client, monkeypatch):
+def test_unconfigured_logout_is_a_500_that_says_nothing_more(client, monkeypatch, caplog):
     for name in ("COGNITO_DOMAIN", "COGNITO_USER_POOL_DOMAIN_PREFIX", "IDP_LOGOUT_URL", "APP_LOGOUT_URL"):
         monkeypatch.delenv(name, raising=False)
-    answer = client.get("/cognito/logout")
+    with caplog.at_level(logging.ERROR):
+        answer = client.get("/cognito/logout")
     assert answer.status_code == 500
     assert "set-cookie" not in answer.headers
     assert "Logout is not configured" in answer.text
+    # One line a request, and it says what is wrong: the variable is missing, not malformed.
+    assert [r.getMessage() for r in caplog.records] == [
+        "logout is misconfigured: APP_LOGOUT_URL is not set (an https URL; http only on localhost)"
+    ]
 
 
 def test_logout_path_must_be_a_plain_path_and_can_be_turned_off(signer):

@@ -10,7 +10,11 @@ from pathlib import Path
 
 import pytest
 from cfn_resolve import references, resolve
+from cfnlint.api import ManualArgs, lint
 from cfnlint.decode import decode
+
+from streamlit_alb_auth.errors import UnsafeLogoutPathError
+from streamlit_alb_auth.logout_route import LOGOUT_PATH_PATTERN, logout_route
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "streamlit_alb_auth" / "templates"
 LAMBDA_SOURCE = (TEMPLATES / "logout_lambda.py").read_text(encoding="utf-8")
@@ -125,3 +129,55 @@ def test_resolver_is_live() -> None:
     dangling["Outputs"]["Stale"] = {"Value": {"Fn::GetAtt": ["LogoutFunction", "Arn"]}}
     with pytest.raises(AssertionError, match="LogoutFunction"):
         assert_nothing_dangles(dangling)
+
+
+# The logout rule takes its path out of sign-in; with LogoutBy app it forwards there to the app.
+APP_PATHS = [
+    "/",
+    "/_stcore/health",
+    "/_stcore/stream",
+    "/_stcore",
+    "/static/js/main.js",
+    "/media/abc.png",
+    "/component/x/index.html",
+    "/app/static/report.pdf",
+    "/auth/login",
+    "/oauth2/idpresponse",
+    "/oauth2callback",
+    "//evil.example",
+    "/cognito/../_stcore/health",
+    "/./",
+]
+OWN_PATHS = ["/cognito/logout", "/logout", "/auth-logout", "/app/logout", "/sign.out/now"]
+
+
+@pytest.mark.parametrize("name", list(APP_MODE))
+def test_logout_path_pattern_is_the_app_route_s_own_rule(name) -> None:
+    assert load(name)["Parameters"]["LogoutPath"]["AllowedPattern"] == LOGOUT_PATH_PATTERN.pattern
+
+
+@pytest.mark.parametrize("name", list(APP_MODE))
+@pytest.mark.parametrize("path", APP_PATHS)
+def test_a_logout_path_the_app_serves_is_refused_before_deploying(name, path) -> None:
+    with pytest.raises(ValueError, match="LogoutPath"):
+        resolve(load(name), LogoutPath=path, **APP_MODE[name][0])
+    with pytest.raises(UnsafeLogoutPathError):
+        logout_route(path)
+
+
+@pytest.mark.parametrize("path", OWN_PATHS)
+def test_a_logout_path_of_its_own_is_accepted(path) -> None:
+    for name in APP_MODE:
+        resolve(load(name), LogoutPath=path, **APP_MODE[name][0])
+    assert logout_route(path).path == path
+
+
+@pytest.mark.parametrize("name", list(APP_MODE))
+def test_cfn_lint_applies_the_pattern(name) -> None:
+    """cfn-lint (the tool users run) reads the same pattern: "/" as the default is an error."""
+    text = (TEMPLATES / name).read_text(encoding="utf-8")
+    assert text.count("Default: /cognito/logout") == 1
+    matches = lint(
+        text.replace("Default: /cognito/logout", 'Default: "/"'), config=ManualArgs(regions=["us-east-1"])
+    )
+    assert [m.rule.id for m in matches] == ["E2015"], [m.message for m in matches]

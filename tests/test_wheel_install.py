@@ -192,7 +192,7 @@ def test_installed_package_is_discovered_by_streamlit(component_venv, tmp_path):
     )
     root, asset_dirs = result.stdout.strip().split(" ", 1)
     assert Path(root).is_relative_to(component_venv), "found the checkout, not the install"
-    assert asset_dirs == "['component', 'component']"  # logout_button, session_guard
+    assert asset_dirs == "['component']"  # one component: logout_button, which session_guard renders too
 
 
 def _tab_to(page, button) -> None:

@@ -91,10 +91,12 @@ async function probe(evenHidden = false): Promise<Verdict | undefined> {
   lastProbe = Date.now();
   const verdict = await ask(data.probe);
   busy = false;
-  if (verdict === "gone") leave(settings() ?? data);
+  // Elements may have mounted or gone while the probe was out: act on the settings of now.
+  const now = settings() ?? data;
+  if (verdict === "gone") leave(now);
   else if (verdict === "alive") {
     failures = 0;
-    schedule(data.interval);
+    schedule(now.interval);
   } else {
     failures += 1;
     schedule(Math.min(RETRY_BASE_S * 2 ** (failures - 1), RETRY_MAX_S));
@@ -140,15 +142,18 @@ export function announceLogout(): void {
   channel?.postMessage("logout");
 }
 
+/** Mount or unmount one element's settings, and reschedule if that changed the interval. */
+function change(update: () => void): void {
+  const before = settings()?.interval;
+  update();
+  const after = settings()?.interval;
+  if (after === undefined) stopTimer();
+  else if (after !== before && !busy) schedule(after);
+}
+
 /** Register one mounted element's settings; returns the cleanup Streamlit calls on unmount. */
 export function guard(key: string, data: GuardData): () => void {
   if (!channel) start();
-  const before = mounted.size ? settings()?.interval : undefined;
-  mounted.set(key, data);
-  const after = settings()?.interval ?? 0;
-  if (after !== before && !busy) schedule(after);
-  return () => {
-    mounted.delete(key);
-    if (mounted.size === 0) stopTimer();
-  };
+  change(() => mounted.set(key, data));
+  return () => change(() => mounted.delete(key));
 }

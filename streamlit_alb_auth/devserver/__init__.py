@@ -12,6 +12,10 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from streamlit_alb_auth.devserver.config import DevConfig
 
 INSTALL_HINT = 'the dev server needs aiohttp: pip install "streamlit-alb-auth[dev]"'
 LOCAL_DEMO = "demo_app.py"
@@ -36,25 +40,34 @@ def run_dev(args: argparse.Namespace) -> int:
     except ImportError:
         print(INSTALL_HINT, file=sys.stderr)
         return 2
-    from streamlit_alb_auth.devserver.config import DEFAULT_SESSION_SECONDS, DevConfig
-    from streamlit_alb_auth.devserver.runner import free_port, serve
-    from streamlit_alb_auth.devserver.users import DEFAULT_USERS, parse_user
+    from streamlit_alb_auth.devserver.runner import serve
 
     app = resolve_app(args.app)
     if not app.is_file():
         print(f"no Streamlit script at {app}", file=sys.stderr)
         return 2
     try:
-        users = tuple(parse_user(spec) for spec in getattr(args, "user", None) or ()) or DEFAULT_USERS
+        config = dev_config(args)
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
-    config = DevConfig(
+    return asyncio.run(serve(config, app))
+
+
+def dev_config(args: argparse.Namespace) -> DevConfig:
+    """The run the ``dev`` flags ask for; ``ValueError`` says which flag is wrong."""
+    from streamlit_alb_auth.devserver.config import DEFAULT_SESSION_SECONDS, DevConfig
+    from streamlit_alb_auth.devserver.runner import free_port
+    from streamlit_alb_auth.devserver.users import offered_users
+
+    return DevConfig(
         port=args.port,
         streamlit_port=getattr(args, "streamlit_port", None) or free_port(),
-        users=users,
+        users=offered_users(
+            getattr(args, "user", None) or (), defaults=not getattr(args, "no_default_users", False)
+        ),
         session_seconds=getattr(args, "session_timeout", None) or DEFAULT_SESSION_SECONDS,
         lambda_headers=getattr(args, "lambda_headers", None) or "multi",
         idp=getattr(args, "idp", None) or "cognito",
+        logout_by=getattr(args, "logout_by", None) or "lambda",
     )
-    return asyncio.run(serve(config, app))

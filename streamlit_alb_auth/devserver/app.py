@@ -11,7 +11,7 @@ from aiohttp import web
 from streamlit_alb_auth.devserver.alb import AlbAuthenticate
 from streamlit_alb_auth.devserver.config import CALLBACK_PATH, SIGNED_OUT_PATH, DevConfig
 from streamlit_alb_auth.devserver.keyserver import key_routes
-from streamlit_alb_auth.devserver.lambda_target import LambdaHandler, LogoutTarget
+from streamlit_alb_auth.devserver.lambda_target import LambdaHandler, LogoutTarget, app_route_location
 from streamlit_alb_auth.devserver.oidc import OidcEndpoints, oidc_provider
 from streamlit_alb_auth.devserver.proxy import forward_http, forward_websocket, is_websocket
 from streamlit_alb_auth.devserver.signin import HostedUi
@@ -36,7 +36,7 @@ def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None)
     hosted_ui = HostedUi(config, pool)
     authenticate = AlbAuthenticate(config, hosted_ui, signer, pool)
 
-    def identity(request: web.Request) -> dict[str, str] | None:
+    def identity_of(request: web.Request) -> dict[str, str] | None:
         session = authenticate.session_of(request)
         return None if session is None else authenticate.identity_headers(session)
 
@@ -57,6 +57,18 @@ def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None)
             return await forward_websocket(request, client, config.upstream_url, identity)
         return await forward_http(request, client, config.upstream_url, identity)
 
+    async def app_logout(request: web.Request) -> web.StreamResponse:
+        """``--logout-by app``: the logout rule authenticates (allow), then forwards to the app's own
+        route, whose ``Location`` gets the one translation the Lambda's gets."""
+        opened = config.as_opened(request.host)
+        return await forward_http(
+            request,
+            request.app[UPSTREAM_CLIENT],
+            config.upstream_url,
+            identity_of(request) or {},
+            location=lambda value: app_route_location(value, config, opened),
+        )
+
     async def upstream_client(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession(
             auto_decompress=False,
@@ -66,6 +78,10 @@ def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None)
             app[UPSTREAM_CLIENT] = client
             yield
 
+    if config.logout_by == "app":
+        logout = app_logout
+    else:
+        logout = LogoutTarget(config, identity_of, logout_handler).handle
     app = web.Application()
     app[AUTHENTICATE] = authenticate
     app.cleanup_ctx.append(upstream_client)
@@ -76,7 +92,7 @@ def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None)
     app.add_routes(
         [
             web.get(CALLBACK_PATH, authenticate.callback),
-            web.route("*", config.logout_path, LogoutTarget(config, identity, logout_handler).handle),
+            web.route("*", config.logout_path, logout),
             web.route("*", SIGNED_OUT_PATH, signed_out),
             web.route("*", "/{tail:.*}", target),
         ]

@@ -27,6 +27,8 @@ SIGNED_OUT_PATH = "/signed-out"
 DEFAULT_SESSION_SECONDS = 28800
 """The templates' SessionTimeout default: 8 hours."""
 LAMBDA_HEADER_MODES = ("multi", "single")
+# The templates' LogoutBy: the logout rule forwards to the Lambda, or to the app's own route.
+LOGOUT_BY = ("lambda", "app")
 IDPS = ("cognito", "oidc")
 # The generic OIDC provider of `--idp oidc`: its issuer URL is this path on the stand-in.
 OIDC_PATH = "/_alb_dev/oidc"
@@ -51,6 +53,7 @@ class DevConfig:
     lambda_headers: str = "multi"
     data_token_seconds: int = 120
     idp: str = "cognito"
+    logout_by: str = "lambda"
     exempt_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/_stcore/health"}))
 
     @property
@@ -85,6 +88,8 @@ class DevConfig:
     def __post_init__(self) -> None:
         if self.idp not in IDPS:
             raise ValueError(f"idp must be one of {', '.join(IDPS)}")
+        if self.logout_by not in LOGOUT_BY:
+            raise ValueError(f"logout_by must be one of {', '.join(LOGOUT_BY)}")
         if self.lambda_headers not in LAMBDA_HEADER_MODES:
             raise ValueError(f"lambda_headers must be one of {', '.join(LAMBDA_HEADER_MODES)}")
         if not 1 <= self.session_seconds <= 604800:
@@ -125,7 +130,11 @@ class DevConfig:
         }
 
     def lambda_environment(self) -> dict[str, str]:
-        """The logout Lambda's configuration, as the CloudFormation template would set it."""
+        """The logout Lambda's configuration, as the CloudFormation template would set it.
+
+        The app gets it too, as stack.yaml gives it to the tasks with ``LogoutBy: app``: an ``st.App``
+        built with ``alb_auth()`` has its own logout route, which runs the Lambda's code.
+        """
         if self.idp == "oidc":
             # On the never-resolving domain, as Cognito's is: the stand-in points it at itself.
             return {

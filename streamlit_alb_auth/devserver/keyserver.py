@@ -19,7 +19,17 @@ def key_routes(signer: LocalAlbSigner, pool: LocalOidcProvider) -> list[web.Rout
             return web.Response(status=404, text="no such key")
         return web.Response(body=signer.public_key_pem, content_type="application/x-pem-file")
 
+    async def no_key(_request: web.Request) -> web.Response:
+        # The service's own answer to a request without a kid, instead of the sign-in redirect a
+        # path behind authenticate would get: doctor asks the base URL whether the service answers.
+        return web.Response(status=404, text="no such key")
+
     async def jwks(_request: web.Request) -> web.Response:
         return web.json_response(pool.jwks)
 
-    return [web.get(KEYS_PATH + "/{kid}", alb_key), web.get(JWKS_PATH, jwks)]
+    return [
+        web.get(KEYS_PATH + "/{kid}", alb_key),
+        web.get(KEYS_PATH, no_key),
+        web.get(KEYS_PATH + "/", no_key),
+        web.get(JWKS_PATH, jwks),
+    ]

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -104,6 +104,13 @@ def rewrite_location(location: str, cognito_domain: str, local_url: str) -> str:
     if parts.scheme != "https" or parts.netloc != cognito_domain:
         return location
     return local_url + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def app_route_location(location: str, config: DevConfig, opened: DevConfig) -> str:
+    """``--logout-by app``: the app's route answers from the app's environment, which names the
+    sign-out URL on ``config.public_url``; the browser may have opened the other loopback name."""
+    here = rewrite_location(location, config.cognito_domain, opened.public_url)
+    return here.replace(quote(config.sign_out_url, safe=""), quote(opened.sign_out_url, safe=""))
 
 
 def http_response(answer: dict[str, Any], config: DevConfig) -> web.Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import aiohttp
 from aiohttp import web
@@ -67,9 +67,15 @@ def upstream_headers(request: web.Request, identity: Mapping[str, str]) -> CIMul
 
 
 async def forward_http(
-    request: web.Request, client: aiohttp.ClientSession, upstream: str, identity: Mapping[str, str]
+    request: web.Request,
+    client: aiohttp.ClientSession,
+    upstream: str,
+    identity: Mapping[str, str],
+    *,
+    location: Callable[[str], str] | None = None,
 ) -> web.StreamResponse:
-    """Stream the request to ``upstream`` and its answer back, bytes untouched (no decompression)."""
+    """Stream the request to ``upstream`` and its answer back, bytes untouched (no decompression);
+    ``location``, if given, translates the answer's ``Location``."""
     body = request.content if request.body_exists else None
     try:
         async with client.request(
@@ -82,7 +88,8 @@ async def forward_http(
             response = web.StreamResponse(status=answer.status, reason=answer.reason)
             for name, value in answer.headers.items():
                 if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
-                    response.headers.add(name, value)
+                    translate = location is not None and name.lower() == "location"
+                    response.headers.add(name, location(value) if translate else value)
             if answer.content_length is not None:
                 response.content_length = answer.content_length
             await response.prepare(request)

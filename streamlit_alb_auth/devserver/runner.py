@@ -79,9 +79,11 @@ def port_is_free(port: int) -> bool:
 
 
 def child_environment(config: DevConfig) -> dict[str, str]:
-    """The app's settings, the URL to open (the demo shows it on the internal port), no welcome banner."""
+    """The app's settings (its logout route's too), the URL to open (the demo shows it on the internal
+    port), no welcome banner."""
     return {
         **os.environ,
+        **config.lambda_environment(),
         **config.app_environment(),
         DEV_URL_ENV: config.public_url + "/",
         # Older Streamlit ignores an option it lacks; ChildOutput drops the banner there instead.

@@ -43,3 +43,18 @@ def parse_user(spec: str) -> DevUser:
         if not _GROUP.fullmatch(group):
             raise ValueError(f"{group!r} is not a Cognito group name")
     return DevUser(email, groups)
+
+
+def offered_users(specs: list[str] | tuple[str, ...], *, defaults: bool = True) -> tuple[DevUser, ...]:
+    """The sign-in page's users: the defaults (unless ``defaults=False``) plus one per ``--user`` spec.
+
+    A spec for an email already offered replaces that user (so ``--user admin@example.com:admin,ops``
+    changes the default admin's groups), keeping its place in the list.
+    """
+    users = {user.email.lower(): user for user in (DEFAULT_USERS if defaults else ())}
+    for spec in specs:
+        user = parse_user(spec)
+        users[user.email.lower()] = user
+    if not users:
+        raise ValueError("no users to sign in as: --no-default-users needs at least one --user")
+    return tuple(users.values())

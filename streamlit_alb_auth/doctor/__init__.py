@@ -14,10 +14,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal, TextIO
 
+from streamlit_alb_auth.errors import log_safe
 from streamlit_alb_auth.fetch import Fetcher
 
 Status = Literal["ok", "warn", "fail"]
 DEFAULT_COOKIE_NAME = "AWSELBAuthSessionCookie"
+# Reasons quote what a deployment sent (a Location, a query value, a cookie name): long enough for
+# a real authorize URL, short enough that a hostile one cannot scroll the summary away.
+TEXT_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,14 @@ def render(checks: Sequence[Check], out: TextIO, *, as_json: bool) -> None:
         json.dump({"ok": not failed, "checks": [asdict(check) for check in checks]}, out, indent=2)
         out.write("\n")
         return
+    # A terminal obeys escape sequences in what it prints, and reasons quote the deployment's own
+    # answers: every field goes through the log escaper, so a hostile server cannot retitle the
+    # window, clear it or rewrite the summary. JSON escapes control characters by itself.
     for check in checks:
-        out.write(f"{check.status:<5} {check.name:<21} {check.reason}\n")
+        reason = log_safe(check.reason, TEXT_LIMIT)
+        out.write(f"{check.status:<5} {log_safe(check.name):<21} {reason}\n")
         if check.fix:
-            out.write(f"{'':<27} fix: {check.fix}\n")
+            out.write(f"{'':<27} fix: {log_safe(check.fix, TEXT_LIMIT)}\n")
     counts = {status: sum(check.status == status for check in checks) for status in ("ok", "warn", "fail")}
     out.write(f"\n{counts['ok']} ok, {counts['warn']} warning(s), {counts['fail']} failure(s)\n")
 

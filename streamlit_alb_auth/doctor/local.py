@@ -20,14 +20,16 @@ from streamlit_alb_auth.config import AlbAuthSettings, resolve_settings
 from streamlit_alb_auth.doctor import Check, fail, ok, warn
 from streamlit_alb_auth.errors import ConfigurationError, FetchError
 from streamlit_alb_auth.fetch import Fetcher, FetchResponse
+from streamlit_alb_auth.idp import user_pool_issuer
 from streamlit_alb_auth.keys import regional_key_base_url
 from streamlit_alb_auth.verify import DEFAULT_LEEWAY_SECONDS, AlbArn
 
 COOKIE_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")
 CLOCK_WARN_SECONDS = 5.0
-SETTINGS_FIX = (
-    "set ALB_AUTH_ALB_ARN (and ALB_AUTH_USER_POOL_ID or ALB_AUTH_ISSUER) or [alb_auth] in secrets.toml"
-)
+# ALB_AUTH_ISSUER only pins the data token's `iss`; groups need the user pool or the OIDC issuer.
+GROUPS_SETTINGS = "ALB_AUTH_USER_POOL_ID (Cognito) or ALB_AUTH_OIDC_ISSUER (another OIDC provider)"
+SETTINGS_FIX = f"set ALB_AUTH_ALB_ARN (and, for groups, {GROUPS_SETTINGS}) or [alb_auth] in secrets.toml"
+REDIRECTS = range(300, 400)
 
 
 def check_configuration(
@@ -61,13 +63,8 @@ def check_configuration(
     dates: list[tuple[str, float]] = []
     if key_url:
         checks.append(_answers("key-service", key_url, fetcher, dates, needs_200=False))
-    jwks_url = _jwks_url(settings)
-    if jwks_url:
-        checks.append(_answers("jwks", jwks_url, fetcher, dates, needs_200=True))
-    else:
-        checks.append(
-            warn("jwks", "no user pool id, issuer or JWKS URL: access tokens and groups are not checked")
-        )
+    jwks_url, problem = _jwks_url(settings, fetcher, dates)
+    checks.append(problem or _answers("jwks", jwks_url, fetcher, dates, needs_200=True))
     return [*checks, _clock(dates, clock), *unrelated]
 
 
@@ -83,14 +80,32 @@ def _alb_arn(settings: AlbAuthSettings) -> tuple[Check, str]:
     return ok("alb-arn", f"{len(arns)} ALB ARN(s) parse; region {', '.join(regions)}"), key_url
 
 
-def _jwks_url(settings: AlbAuthSettings) -> str:
+def _jwks_url(
+    settings: AlbAuthSettings, fetcher: Fetcher, dates: list[tuple[str, float]]
+) -> tuple[str, Check | None]:
+    """The JWKS the group check would use (as ``auth._idp_verifier`` picks it), or why there is none."""
+    if not settings.user_pool_id and not settings.oidc_issuer:
+        return "", warn(
+            "jwks",
+            "no user pool id or OIDC issuer: access tokens are not checked, so users get no groups",
+            f"set {GROUPS_SETTINGS}",
+        )
     if settings.jwks_url:
-        return settings.jwks_url
-    issuer = settings.issuer
-    if not issuer and settings.user_pool_id:
-        region = settings.user_pool_id.split("_", 1)[0]
-        issuer = f"https://cognito-idp.{region}.amazonaws.com/{settings.user_pool_id}"
-    return f"{issuer.rstrip('/')}/.well-known/jwks.json" if issuer else ""
+        return settings.jwks_url, None
+    if settings.user_pool_id:
+        return f"{user_pool_issuer(settings.user_pool_id)}/.well-known/jwks.json", None
+    discovery = f"{str(settings.oidc_issuer).rstrip('/')}/.well-known/openid-configuration"
+    fix = "check ALB_AUTH_OIDC_ISSUER (the provider's issuer URL), or set ALB_AUTH_JWKS_URL"
+    try:
+        response = fetcher.get(discovery, any_status=True)
+    except FetchError as error:
+        return "", fail("jwks", f"{discovery} does not answer from here: {error}", fix)
+    _remember_date(discovery, response, dates)
+    document = _json_object(response)
+    jwks_uri = document.get("jwks_uri") if response.status == 200 else None
+    if not isinstance(jwks_uri, str) or not jwks_uri:
+        return "", fail("jwks", f"{discovery} (HTTP {response.status}) names no jwks_uri", fix)
+    return jwks_uri, None
 
 
 def _answers(
@@ -106,6 +121,18 @@ def _answers(
             "give the tasks a route out (a NAT gateway: the ALB key host has no VPC endpoint)",
         )
     _remember_date(url, response, dates)
+    if response.status in REDIRECTS:
+        # Keys are fetched without following redirects, and no key service redirects: a redirect
+        # (most often to a sign-in page) means the URL is some other site, or an app behind an ALB.
+        where = response.headers.get("location", "").split("?", 1)[0]  # the query may carry state
+        return fail(
+            name,
+            f"{url} redirects (HTTP {response.status}{' to ' + where if where else ''}): "
+            "keys are never fetched through a redirect",
+            "point the URL at the key service itself (unset ALB_AUTH_KEY_URL for the region's own)"
+            if name == "key-service"
+            else "point ALB_AUTH_JWKS_URL / the issuer at the provider's JWKS itself",
+        )
     if not needs_200:
         return ok(name, f"{url} answers (HTTP {response.status})")
     if response.status != 200:
@@ -120,12 +147,16 @@ def _answers(
     return ok(name, f"{url} answers with {len(keys)} key(s)")
 
 
-def _json_keys(response: FetchResponse) -> list[Any]:
+def _json_object(response: FetchResponse) -> dict[str, Any]:
     try:
         body = response.json()
     except FetchError:
-        return []
-    keys = body.get("keys") if isinstance(body, dict) else None
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _json_keys(response: FetchResponse) -> list[Any]:
+    keys = _json_object(response).get("keys")
     return keys if isinstance(keys, list) else []
 
 

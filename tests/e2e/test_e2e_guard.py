@@ -204,3 +204,68 @@ def test_a_hidden_tab_does_not_poll_but_follows_a_logout_click(guard_server, con
     clicking.get_by_role("button", name="Log out").click()
     expect(clicking).to_have_title(SIGNED_OUT)
     expect_signed_out(hidden, timeout=15)
+
+
+# Before any script of the page runs: which timers are pending (each with the delay it was set for),
+# and when the probe path was last fetched.
+TIMERS_AND_PROBES = """
+(() => {
+  const pending = new Map();
+  const set = window.setTimeout.bind(window);
+  const clear = window.clearTimeout.bind(window);
+  window.setTimeout = (fn, ms, ...args) => {
+    const run = (...a) => (pending.delete(id), typeof fn === "function" ? fn(...a) : undefined);
+    const id = set(run, ms, ...args);
+    pending.set(id, Number(ms) || 0);
+    return id;
+  };
+  window.clearTimeout = (id) => (pending.delete(id), clear(id));
+  window.__pendingTimers = () => [...pending.values()];
+  window.__lastProbe = -1e9;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries())
+      if (entry.name.includes("/_stcore/host-config")) window.__lastProbe = entry.startTime;
+  }).observe({ type: "resource", buffered: true });
+})();
+"""
+POLL_DELAYS_MS = (60_000 * 0.8, 60_000 * 1.2)  # a 60 s poll, jittered by +/-20%
+
+
+def _polls_pending(page: Page) -> list[float]:
+    low, high = POLL_DELAYS_MS
+    return [ms for ms in page.evaluate("window.__pendingTimers()") if low <= ms <= high]
+
+
+def _probes_started_by_one_focus(page: Page) -> int:
+    """The guard ignores events within 1 s of a probe: wait until that is past (a condition, usually
+    true at once), send one focus event and then a marker request; count the probes in between."""
+    page.wait_for_function("() => performance.now() - window.__lastProbe > 1100")
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url))
+    marker = "/robots.txt?after-focus"
+    with page.expect_request(lambda request: marker in request.url):
+        page.evaluate("m => { window.dispatchEvent(new Event('focus')); fetch(m); }", marker)
+    return sum(PROBE in url for url in seen[: next(i for i, url in enumerate(seen) if marker in url)])
+
+
+def test_a_button_and_a_session_guard_run_one_guard_whose_settings_win(guard_server, context):
+    """logout_button brings a 60 s guard; session_guard(interval=0) must switch polling off for the
+    whole tab, and one focus event must start one probe, not one per element."""
+    context.add_init_script(TIMERS_AND_PROBES)
+    watched = open_signed_in(context, guard_server.base_url, "?interval=0")
+    assert _polls_pending(watched) == []  # two guards: the button's own 60 s poll would be pending
+    assert _probes_started_by_one_focus(watched) == 1
+    assert _polls_pending(watched) == []  # the probe's answer did not start polling either
+
+
+def test_the_session_guard_s_signed_out_url_wins_over_the_button_s_reload(guard_server, context):
+    """Both elements' guards used to probe on focus, and the button's reload could win the race."""
+    watched = open_signed_in(context, guard_server.base_url, "?interval=0&signed_out=/signed-out")
+    went: list[str] = []
+    watched.on("request", lambda r: went.append(r.url) if r.is_navigation_request() else None)
+    other = context.new_page()
+    other.goto(guard_server.base_url + "/cognito/logout")
+    expect(other).to_have_title(SIGNED_OUT)
+    watched.evaluate("window.dispatchEvent(new Event('focus'))")
+    expect(watched).to_have_title(SIGNED_OUT, timeout=10_000)
+    assert went == [guard_server.base_url + "/signed-out"]
