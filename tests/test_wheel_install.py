@@ -319,6 +319,11 @@ def _button(page, label: str):
     return page.get_by_role("button", name=label, exact=True)
 
 
+def settled(element) -> None:
+    """Until the CSS transitions the last event started on ``element`` (and inside it) have finished."""
+    element.evaluate("e => Promise.all(e.getAnimations({ subtree: true }).map((a) => a.finished))")
+
+
 @pytest.mark.parametrize("component_server", ["light", "dark"], indirect=True)
 @pytest.mark.parametrize("kind", ["secondary", "primary", "tertiary"])
 def test_each_type_looks_like_st_button_at_rest_hovered_and_focused(
@@ -329,7 +334,7 @@ def test_each_type_looks_like_st_button_at_rest_hovered_and_focused(
     page.goto(url)
     native, ours = _button(page, f"Native {kind}"), _button(page, f"Ours {kind}")
     ours.wait_for(timeout=30_000)
-    page.wait_for_timeout(500)  # the icon font
+    page.evaluate("document.fonts.ready.then(() => true)")  # the icon font, before anything is measured
 
     def look(button) -> dict[str, str]:
         return button.evaluate(STYLE_OF)[1]
@@ -341,7 +346,7 @@ def test_each_type_looks_like_st_button_at_rest_hovered_and_focused(
     assert ours.bounding_box()["height"] == native.bounding_box()["height"]
     for button in (ours, native):
         button.hover()
-        page.wait_for_timeout(200)
+        settled(button)
         hovered = look(button)
         page.mouse.move(0, 0)
         if button is ours:
