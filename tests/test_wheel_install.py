@@ -41,7 +41,8 @@ with st.sidebar:
 STREAMLIT_REQUIREMENT = os.environ.get("COMPONENT_TEST_STREAMLIT", "streamlit")
 # Everything a build could need, nothing that is local state or big.
 IGNORE = shutil.ignore_patterns(
-    ".git", "node_modules", "__pycache__", "*.egg-info", "build", "dist", ".*_cache", ".hypothesis"
+    *(".git", "node_modules", "__pycache__", "*.egg-info", "build", "dist", ".*_cache", ".hypothesis"),
+    *(".tools", ".venv"),  # the test tools' environment, and a virtual environment made in the checkout
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -80,7 +81,9 @@ def component_venv(component_wheel, tmp_path_factory) -> Path:
     venv = tmp_path_factory.mktemp("venv") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = [venv / "bin" / "python", "-m", "pip", "install", "--quiet"]
-    subprocess.run([*pip, component_wheel, STREAMLIT_REQUIREMENT], check=True, timeout=600)
+    # The pinned versions of the test run (constraints/test.txt), unless a Streamlit is asked for by name.
+    pins = [] if "COMPONENT_TEST_STREAMLIT" in os.environ else ["-c", REPO / "constraints" / "test.txt"]
+    subprocess.run([*pip, *pins, component_wheel, STREAMLIT_REQUIREMENT], check=True, timeout=600)
     return venv
 
 
