@@ -3,7 +3,7 @@
 # (constraints/*.txt; scripts/upgrade-pins.sh moves them on, on purpose). The jobs run at once:
 #   chromium  Debian's Chromium for the browser tests (apt-get: root, or sudo), unless /usr/bin/chromium exists
 #   frontend  npm ci: the toolchain that checks the committed bundle against its source
-#   package   this package, editable, with its dev, test and mutation extras, into the current Python
+#   package   this package, editable, with its dev, test, mutation and docs extras, into the current Python
 #             (a virtual environment, or the system's Python as root, as in CI)
 #   tools     checkov and the AWS CDK, big and used by few tests, into their own environment, .tools/
 # Each job writes a log; a failing job's log is printed.
@@ -24,7 +24,7 @@ frontend() {
 }
 
 package() {
-  "$PYTHON" -m pip install --quiet --disable-pip-version-check -c constraints/test.txt -e ".[dev,test,mutation]"
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check -c constraints/test.txt -e ".[dev,test,mutation,docs]"
 }
 
 tools() {

@@ -25,7 +25,7 @@ resolve() {  # NAME "what it pins" PIP-ARGS...
   python scripts/pins_from_report.py "$work/$name.json" "$what" >"constraints/$name.txt"
 }
 
-resolve test 'pip install -e ".[dev,test,mutation]"' -e ".[dev,test,mutation]" &
+resolve test 'pip install -e ".[dev,test,mutation,docs]"' -e ".[dev,test,mutation,docs]" &
 test_job=$!
 resolve tools "the .tools/ environment (constraints/tools.in)" -r constraints/tools.in &
 tools_job=$!

