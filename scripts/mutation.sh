@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mutation testing of the security core with cosmic-ray (in the "test" extra).
+# Mutation testing of the security core with cosmic-ray (the "mutation" extra).
 # Too slow for the test command: run it by hand after changing a check or its tests.
 #
 #   scripts/mutation.sh                  every module below, one after another

@@ -16,7 +16,11 @@ the file for it, and runs any other file as a page script, with no middleware.
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import textwrap
 from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
 from typing import Any
 
 from streamlit_alb_auth.config import SETTING_NAMES, AlbAuthSettings, resolve_settings
@@ -200,8 +204,12 @@ def alb_auth(
             'nothing guards the server. Keep the literal `app = st.App("main.py", **alb_auth())` in '
             "the file you pass to `streamlit run` (a helper that builds the st.App is not detected)."
         )
-    RequestVerifier(_settings(settings), identity_headers)  # the middleware's checks, at import time
-    refuse_outside_mapping()
+    try:
+        RequestVerifier(_settings(settings), identity_headers)  # the middleware's checks, at import time
+        refuse_outside_mapping()
+    except ConfigurationError:
+        _brief_if_uncaught()
+        raise
     routes = [] if logout_path is None else [logout_route(logout_path)]
     exempt = [
         *(_default_exempt_paths() if exempt_paths is None else exempt_paths),
@@ -209,6 +217,34 @@ def alb_auth(
     ]
     middleware = Middleware(AlbAuthMiddleware, exempt_paths=tuple(exempt), **settings)
     return {"middleware": [middleware], "routes": routes}
+
+
+def _brief_if_uncaught() -> None:
+    """Show an uncaught ConfigurationError as one paragraph instead of a traceback.
+
+    ``streamlit run app.py`` prints the app's URL, then imports app.py inside uvicorn: a bad setting there
+    ended the process with some fifty lines of uvicorn and click frames and the message at the bottom.
+    A caller that catches the error sees no difference.
+    """
+    previous = sys.excepthook
+    if getattr(previous, "alb_auth_brief", False):
+        return
+
+    def brief(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        if not issubclass(kind, ConfigurationError):
+            previous(kind, error, trace)
+            return
+        script = os.path.relpath(sys.argv[0]) if sys.argv[0] else "app.py"
+        command = f"`streamlit-alb-auth dev {script}`"
+        text = str(error).replace("`streamlit-alb-auth dev`", command)
+        if command not in text:
+            text += f" To run it locally with every setting made for you: {command}."
+        text = f"streamlit-alb-auth stopped {script} at start-up. {text} "
+        text += f"(Streamlit printed its URL before it loaded {script}; nothing answers there.)"
+        print("\n" + textwrap.fill(text, width=100, break_on_hyphens=False), file=sys.stderr)
+
+    brief.alb_auth_brief = True  # type: ignore[attr-defined]
+    sys.excepthook = brief
 
 
 def _settings(arguments: Mapping[str, Any]) -> AlbAuthSettings:

@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tools import executable
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "streamlit_alb_auth" / "templates"
 SCANNED = {"stack.yaml": "cloudformation", "logout.yaml": "cloudformation", "Dockerfile": "dockerfile"}
@@ -40,8 +41,7 @@ EXPECTED_SKIPS = {
 @pytest.fixture(scope="module")
 def scan(tmp_path_factory) -> dict[str, list[dict]]:
     """checkov's results by outcome ("passed", "failed", "skipped"), over all files."""
-    binary = shutil.which("checkov")
-    assert binary, "checkov is missing: pip install -e '.[test]'"
+    binary = executable("checkov")
     folder = tmp_path_factory.mktemp("checkov")
     for name in [*SCANNED, *SECRETS_ONLY]:
         shutil.copy(TEMPLATES / name, folder / name)

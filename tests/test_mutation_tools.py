@@ -7,8 +7,14 @@ import sys
 import textwrap
 from pathlib import Path
 
-import parso
 import pytest
+from tools import missing
+
+try:
+    import cosmic_ray  # noqa: F401
+    import parso
+except ImportError:
+    missing("cosmic-ray is not installed: pip install -e '.[mutation]' (scripts/install-test-deps.sh does)")
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))

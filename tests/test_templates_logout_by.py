@@ -27,7 +27,7 @@ APP_MODE = {
     "stack.yaml": ({"LogoutBy": "app"}, {"Ref": "AppTargetGroup"}),
 }
 # Revoking (authenticate-cognito, then forward) needs the user pool in logout.yaml.
-REVOKING = {"logout.yaml": {"UserPoolArn": POOL_ARN}, "stack.yaml": {}}
+REVOKING = {"logout.yaml": {"UserPoolArn": POOL_ARN}, "stack.yaml": {"CognitoDomainPrefix": "my-app"}}
 
 
 def load(name: str) -> dict:

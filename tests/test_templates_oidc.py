@@ -96,7 +96,7 @@ def test_oidc_mode_configures_the_app_and_the_logout_for_the_provider() -> None:
 
 @pytest.mark.parametrize("logout_by", MODES)
 def test_cognito_mode_is_the_user_pool_as_before(logout_by) -> None:
-    deployed = resolve(load(), **MODES[logout_by])
+    deployed = resolve(load(), CognitoDomainPrefix="my-app", **MODES[logout_by])
     resources = deployed["Resources"]
     assert set(resources) >= COGNITO_PARTS
     assert set(deployed["Outputs"]) >= COGNITO_OUTPUTS

@@ -41,7 +41,8 @@ with st.sidebar:
 STREAMLIT_REQUIREMENT = os.environ.get("COMPONENT_TEST_STREAMLIT", "streamlit")
 # Everything a build could need, nothing that is local state or big.
 IGNORE = shutil.ignore_patterns(
-    ".git", "node_modules", "__pycache__", "*.egg-info", "build", "dist", ".*_cache", ".hypothesis"
+    *(".git", "node_modules", "__pycache__", "*.egg-info", "build", "dist", ".*_cache", ".hypothesis"),
+    *(".tools", ".venv"),  # the test tools' environment, and a virtual environment made in the checkout
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -80,7 +81,9 @@ def component_venv(component_wheel, tmp_path_factory) -> Path:
     venv = tmp_path_factory.mktemp("venv") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = [venv / "bin" / "python", "-m", "pip", "install", "--quiet"]
-    subprocess.run([*pip, component_wheel, STREAMLIT_REQUIREMENT], check=True, timeout=600)
+    # The pinned versions of the test run (constraints/test.txt), unless a Streamlit is asked for by name.
+    pins = [] if "COMPONENT_TEST_STREAMLIT" in os.environ else ["-c", REPO / "constraints" / "test.txt"]
+    subprocess.run([*pip, *pins, component_wheel, STREAMLIT_REQUIREMENT], check=True, timeout=600)
     return venv
 
 
@@ -319,6 +322,11 @@ def _button(page, label: str):
     return page.get_by_role("button", name=label, exact=True)
 
 
+def settled(element) -> None:
+    """Until the CSS transitions the last event started on ``element`` (and inside it) have finished."""
+    element.evaluate("e => Promise.all(e.getAnimations({ subtree: true }).map((a) => a.finished))")
+
+
 @pytest.mark.parametrize("component_server", ["light", "dark"], indirect=True)
 @pytest.mark.parametrize("kind", ["secondary", "primary", "tertiary"])
 def test_each_type_looks_like_st_button_at_rest_hovered_and_focused(
@@ -329,7 +337,7 @@ def test_each_type_looks_like_st_button_at_rest_hovered_and_focused(
     page.goto(url)
     native, ours = _button(page, f"Native {kind}"), _button(page, f"Ours {kind}")
     ours.wait_for(timeout=30_000)
-    page.wait_for_timeout(500)  # the icon font
+    page.evaluate("document.fonts.ready.then(() => true)")  # the icon font, before anything is measured
 
     def look(button) -> dict[str, str]:
         return button.evaluate(STYLE_OF)[1]
@@ -341,7 +349,7 @@ def test_each_type_looks_like_st_button_at_rest_hovered_and_focused(
     assert ours.bounding_box()["height"] == native.bounding_box()["height"]
     for button in (ours, native):
         button.hover()
-        page.wait_for_timeout(200)
+        settled(button)
         hovered = look(button)
         page.mouse.move(0, 0)
         if button is ours:

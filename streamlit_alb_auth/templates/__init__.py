@@ -88,8 +88,10 @@ passwords, so a delete or a replacement never locks everyone out; delete it your
 aws cognito-idp delete-user-pool once it is no longer wanted. Its domain prefix and app
 client go with the stack.""",
     "dockerfile": """\
-Put requirements.txt (with streamlit-alb-auth) and app.py beside it (or edit the CMD line), then
-build for the tasks' architecture (Fargate defaults to x86_64) and push to ECR:
+Put requirements.txt (with streamlit-alb-auth) and app.py beside it (or edit the CMD line), and,
+while streamlit-alb-auth is not on PyPI, its wheel in wheels/ (in a clone of the repository:
+python -m build --wheel --outdir wheels/ PATH/TO/CLONE). Then build for the tasks' architecture
+(Fargate defaults to x86_64) and push to ECR:
   aws ecr create-repository --repository-name my-app
   aws ecr get-login-password | docker login --username AWS --password-stdin \\
     123456789012.dkr.ecr.REGION.amazonaws.com

@@ -18,11 +18,27 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import Page, expect
 
 from streamlit_alb_auth.testing import stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 90
+# The longest one condition (a page load, a script run, a redirect chain) may take on two cores shared
+# with other suites and load generators. Tests wait for conditions, so a passing run is no slower for it;
+# Playwright's 5 s default for expect() is what made page loads under load fail.
+CONDITION_SECONDS = 60
+expect.set_options(timeout=CONDITION_SECONDS * 1000)
+
+
+def wait_for_app_run(page: Page) -> None:
+    """Until Streamlit is connected and no script runs ("Running..." gone): the page shows a finished run.
+
+    The two attributes on ``stApp`` are the ones Streamlit's own browser tests wait on.
+    """
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning")
 
 
 def _free_port() -> int:
@@ -108,6 +124,6 @@ def browser(chromium_launch_options: dict[str, object]) -> Iterator[object]:
 def context(browser: object) -> Iterator[object]:
     """A fresh profile per test: no cookies carried from one test to the next."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(CONDITION_SECONDS * 1000)
     yield context
     context.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import wait_for_app_run
 from playwright.sync_api import BrowserContext, Page, expect
 
 from streamlit_alb_auth.devserver.config import LOCAL_ALB_ARN
@@ -27,6 +28,7 @@ def sign_in(page: Page, base_url: str, email: str, path: str = "/") -> None:
     expect(page).to_have_title(re.compile("Sign in"))
     page.get_by_role("button", name=re.compile(f"Sign in as {re.escape(email)}")).click()
     expect(page.get_by_text(FOOTER)).to_be_visible()
+    wait_for_app_run(page)
 
 
 def session_cookies(context: BrowserContext) -> list[str]:
@@ -91,6 +93,7 @@ def test_the_admin_url_refuses_everyone_else_at_that_url(dev_server, context):
     refusal = page.get_by_test_id("stAlertContentError")
     page.reload()
     expect(page.get_by_text(FOOTER)).to_be_visible()
+    wait_for_app_run(page)
     expect(refusal).to_be_visible()
     expect(page.get_by_role("heading", name="Admin area")).to_have_count(0)
 
@@ -146,7 +149,7 @@ def test_client_identity_headers_never_pass_the_stand_in(dev_server, browser):
 
 
 def test_health_needs_no_sign_in(dev_server):
-    answer = requests.get(dev_server.base_url + "/_stcore/health", allow_redirects=False, timeout=5)
+    answer = requests.get(dev_server.base_url + "/_stcore/health", allow_redirects=False, timeout=30)
     assert (answer.status_code, answer.text) == (200, "ok")
-    page = requests.get(dev_server.base_url + "/", allow_redirects=False, timeout=5)
+    page = requests.get(dev_server.base_url + "/", allow_redirects=False, timeout=30)
     assert page.status_code == 302

@@ -6,13 +6,11 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from conftest import DevServer
+from conftest import DevServer, wait_for_app_run
 from playwright.sync_api import BrowserContext, Page, expect
 from test_e2e_demo import FOOTER, SESSION_COOKIE, session_cookies, sign_in
 
 pytestmark = pytest.mark.e2e
-# Two shared cores run several suites at once: give each page load room, not Playwright's 5 s.
-SLOW = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +21,7 @@ def single_value_server(start_dev_server, tmp_path_factory: pytest.TempPathFacto
 
 def log_out(page: Page, server: DevServer) -> None:
     page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("heading", name="You have signed out")).to_be_visible(timeout=SLOW)
+    expect(page.get_by_role("heading", name="You have signed out")).to_be_visible()
     assert page.url == server.base_url + "/signed-out"
 
 
@@ -32,7 +30,7 @@ def opens_the_app(context: BrowserContext, server: DevServer) -> bool:
     page = context.new_page()
     page.goto(server.base_url + "/")
     app, sign_in_page = page.get_by_text(FOOTER), page.get_by_role("heading", name="Sign in")
-    expect(app.or_(sign_in_page)).to_be_visible(timeout=SLOW)
+    expect(app.or_(sign_in_page)).to_be_visible()
     opened = app.is_visible()
     page.close()
     return opened
@@ -42,13 +40,14 @@ def test_logout_lands_on_the_signed_out_page_and_sign_in_again_works(dev_server,
     page = context.new_page()
     sign_in(page, dev_server.base_url, "user@example.com")
     log_out(page, dev_server)
-    expect(page).to_have_title("Signed out", timeout=SLOW)
+    expect(page).to_have_title("Signed out")
     assert session_cookies(context) == []
 
     page.get_by_role("link", name="Sign in again").click()
-    expect(page).to_have_title(re.compile("Sign in"), timeout=SLOW)
+    expect(page).to_have_title(re.compile("Sign in"))
     page.get_by_role("button", name=re.compile("Sign in as user@example.com")).click()
-    expect(page.get_by_text(FOOTER)).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text(FOOTER)).to_be_visible()
+    wait_for_app_run(page)
 
 
 def test_a_session_cookie_copied_before_logout_is_dead_after_it(dev_server, browser, context):
