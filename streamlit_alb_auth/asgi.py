@@ -30,6 +30,7 @@ from streamlit_alb_auth.user_headers import (
     install_user_mapping,
     mapping_installed,
     refuse_outside_mapping,
+    st_user_groups,
 )
 
 Scope = dict[str, Any]
@@ -255,4 +256,5 @@ __all__ = [
     "USER_HEADERS",
     "AlbAuthMiddleware",
     "alb_auth",
+    "st_user_groups",
 ]
