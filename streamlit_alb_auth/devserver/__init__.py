@@ -49,12 +49,29 @@ def run_dev(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
-    config = DevConfig(
-        port=args.port,
-        streamlit_port=getattr(args, "streamlit_port", None) or free_port(),
-        users=users,
-        session_seconds=getattr(args, "session_timeout", None) or DEFAULT_SESSION_SECONDS,
-        lambda_headers=getattr(args, "lambda_headers", None) or "multi",
-        idp=getattr(args, "idp", None) or "cognito",
-    )
+    try:
+        config = DevConfig(
+            port=args.port,
+            streamlit_port=getattr(args, "streamlit_port", None) or free_port(),
+            users=users,
+            session_seconds=getattr(args, "session_timeout", None) or DEFAULT_SESSION_SECONDS,
+            lambda_headers=getattr(args, "lambda_headers", None) or "multi",
+            idp=getattr(args, "idp", None) or "cognito",
+            **_fidelity(args),
+        )
+    except ValueError as error:  # a --scope Cognito would refuse, ...
+        print(error, file=sys.stderr)
+        return 2
     return asyncio.run(serve(config, app))
+
+
+def _fidelity(args: argparse.Namespace) -> dict[str, object]:
+    """The flags that set AWS's behaviours (scope, token and sign-in lifetimes, issuer format, prompt)."""
+    names = (
+        "scope",
+        "access_token_seconds",
+        "managed_login_seconds",
+        "cognito_issuer",
+        "force_sign_in_prompt",
+    )
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
