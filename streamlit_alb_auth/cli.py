@@ -99,9 +99,10 @@ def _add_fidelity_flags(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "--scope",
-        default=DEFAULT_SCOPE,
+        default=None,
         help="the scopes the ALB rule asks for; GlobalSignOut (logout's revocation) needs "
-        f"aws.cognito.signin.user.admin among them (default: stack.yaml's, {DEFAULT_SCOPE!r})",
+        f"aws.cognito.signin.user.admin among them (default: stack.yaml's, {DEFAULT_SCOPE!r}; with "
+        "--idp oidc, 'openid email profile')",
     )
     parser.add_argument(
         "--access-token-seconds",

@@ -105,6 +105,8 @@ def test_the_default_scope_and_token_lifetime_are_the_stacks():
     minutes = re.search(r"AccessTokenMinutes:\n    Type: Number\n    Default: (\d+)", stack)
     assert minutes is not None and int(minutes[1]) * 60 == DEFAULT_ACCESS_TOKEN_SECONDS
     assert MANAGED_LOGIN_SECONDS == 3600
+    assert DevConfig(port=1, streamlit_port=2).sign_in_scope == DEFAULT_SCOPE
+    assert DevConfig(port=1, streamlit_port=2, idp="oidc").sign_in_scope == "openid email profile"
 
 
 def test_a_scope_the_client_does_not_allow_is_refused_at_sign_in():
@@ -322,7 +324,7 @@ def test_the_fidelity_flags_parse_default_and_refuse():
     parser = build_parser()
     defaults = parser.parse_args(["dev"])
     assert (defaults.scope, defaults.access_token_seconds, defaults.managed_login_seconds) == (
-        DEFAULT_SCOPE,
+        None,
         900,
         3600,
     )

@@ -162,7 +162,7 @@ class AlbAuthenticate:
             "response_type": "code",
             "client_id": self.config.client_id,
             "redirect_uri": opened.callback_url,
-            "scope": self.config.scope,
+            "scope": self.config.sign_in_scope,
             "state": self.states.make(return_path),
         }
         if self.config.force_sign_in_prompt:  # the rule's AuthenticationRequestExtraParams

@@ -31,6 +31,8 @@ DEFAULT_SESSION_SECONDS = 28800
 """The templates' SessionTimeout default: 8 hours."""
 DEFAULT_SCOPE = f"openid email profile {SIGN_OUT_SCOPE}"
 """What stack.yaml's authenticate-cognito rules ask for (a test holds the two equal)."""
+OIDC_SCOPE = "openid email profile"
+"""What its authenticate-oidc rules ask for: the Cognito scope means nothing to other providers."""
 DEFAULT_ACCESS_TOKEN_SECONDS = 15 * 60
 """stack.yaml's AccessTokenMinutes default, in seconds."""
 MANAGED_LOGIN_SECONDS = 3600
@@ -64,7 +66,8 @@ class DevConfig:
     lambda_headers: str = "multi"
     data_token_seconds: int = 120
     idp: str = "cognito"
-    scope: str = DEFAULT_SCOPE
+    scope: str = ""
+    """The scopes the ALB rule asks for; empty: what stack.yaml asks for with ``idp``."""
     access_token_seconds: int = DEFAULT_ACCESS_TOKEN_SECONDS
     managed_login_seconds: int = MANAGED_LOGIN_SECONDS
     cognito_issuer: str = "original"
@@ -107,7 +110,7 @@ class DevConfig:
             raise ValueError(f"lambda_headers must be one of {', '.join(LAMBDA_HEADER_MODES)}")
         if not 1 <= self.session_seconds <= 604800:
             raise ValueError("the session timeout is 1 to 604800 seconds, as on the ALB")
-        if not _SCOPE.fullmatch(self.scope):
+        if self.scope and not _SCOPE.fullmatch(self.scope):
             raise ValueError("the scope is space-separated scope names, e.g. 'openid email profile'")
         if not 1 <= self.access_token_seconds <= 86400:
             raise ValueError("the access token lifetime is 1 to 86400 seconds (Cognito: 5 minutes to a day)")
@@ -125,6 +128,10 @@ class DevConfig:
     def oidc_issuer(self) -> str:
         """The generic provider's issuer (``--idp oidc``), where the app's server reaches it."""
         return self.loopback_url + OIDC_PATH
+
+    @property
+    def sign_in_scope(self) -> str:
+        return self.scope or (OIDC_SCOPE if self.idp == "oidc" else DEFAULT_SCOPE)
 
     @property
     def cognito_issuer_url(self) -> str:
