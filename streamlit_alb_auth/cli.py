@@ -166,6 +166,12 @@ def _add_doctor_command(commands: argparse._SubParsersAction) -> None:
         "where the app runs. Exits 1 if any check fails.",
     )
     parser.add_argument("--url", help="the URL users open, e.g. https://app.example.com/")
+    parser.add_argument(
+        "--template",
+        metavar="FILE",
+        help="a CloudFormation template instead: does each Cognito sign-in ask for the scope logout's "
+        "revocation (GlobalSignOut) needs, and does the app client allow it",
+    )
     parser.add_argument("--logout-path", default="/cognito/logout", help="(default: /cognito/logout)")
     parser.add_argument("--health-path", default="/_stcore/health", help="(default: /_stcore/health)")
     parser.add_argument(
