@@ -63,3 +63,12 @@ def test_force_sign_in_prompt_adds_prompt_login_to_the_sign_in_rule_only(provide
     assert sign_in["OnUnauthenticatedRequest"] == "authenticate"
     assert sign_in["AuthenticationRequestExtraParams"] == {"prompt": "login"}
     assert "AuthenticationRequestExtraParams" not in logout, "the logout rule never sends anyone to sign in"
+
+
+def test_the_signed_out_page_says_what_logout_meant_on_each_device_and_fits_a_fixed_response():
+    page = (TEMPLATES / "signed_out.html").read_text(encoding="utf-8")
+    # ALB API reference, FixedResponseActionConfig: MessageBody is at most 1024 characters.
+    assert len(page) <= 1024
+    assert "This browser is signed out of this site, in all its tabs." in page
+    assert "Other browsers and devices where you are signed in are not" in page
+    assert '<a href="/">Sign in again</a>' in page
