@@ -343,3 +343,16 @@ def test_the_fidelity_flags_parse_default_and_refuse():
     for settings in ({"scope": "openid  email"}, {"scope": 'a"b'}, {"cognito_issuer": "new"}):
         with pytest.raises(ValueError):
             DevConfig(port=1, streamlit_port=2, **settings)
+
+
+def test_the_data_token_lives_120_seconds_as_observed_on_real_albs():
+    async def scenario(stand_in: Running) -> None:
+        cookies, _ = await _sign_in(stand_in, "user@example.com")
+        headers = {"Cookie": _cookie_header(_session_only(cookies))}
+        before = time.time()
+        async with stand_in.client.get(stand_in.base + "/page", headers=headers) as page:
+            data = (await page.json())["x-amzn-oidc-data"]
+        expires = jwt.get_unverified_header(data)["exp"]
+        assert before + 119 <= expires <= time.time() + 121, "signed per request, for about 120 s"
+
+    run(scenario)
