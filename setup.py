@@ -45,6 +45,9 @@ setup(
         "dev": ["aiohttp>=3.9"],
         # The reference stack as an AWS CDK construct (streamlit_alb_auth.cdk); the CDK needs Node.js.
         "cdk": ["aws-cdk-lib>=2.100", "constructs>=10"],
+        # The documentation site (mkdocs.yml; tests/test_docs.py builds it with --strict). MkDocs 2 drops
+        # the plugin and theme API that Material uses, hence the ceiling.
+        "docs": ["mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10"],
         # What the test suite and the benchmarks need on top of `dev`.
         "test": [
             "pytest>=8",

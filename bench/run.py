@@ -3,6 +3,7 @@
     python -m bench                 # the full table
     python -m bench --quick         # tiny counts (what the test suite runs so this cannot rot)
     python -m bench --json out.json
+    python -m bench --markdown docs/generated/benchmarks.md   # the docs site's table, stamped
 
 Timings alternate baseline and candidate over several rounds and compare medians, so a noisy machine
 moves both sides together.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import gzip
 import json
 import platform
@@ -32,6 +34,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from bench import markdown
 from bench.asgi import bench_middleware
 from bench.authz import bench_page_guard
 from bench.guard import bench_session_guard
@@ -460,8 +463,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny counts: checks the benchmarks still run")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--no-proxy", action="store_true", help="skip the local ALB stand-in latency figures")
+    parser.add_argument("--markdown", type=Path, help="also write the table as the docs site's Markdown here")
     args = parser.parse_args(argv)
     counts = QUICK if args.quick else Counts()
+    where = markdown.environment()  # before the run: its load average says how busy the machine was
     figures = run(counts, include_proxy=not args.no_proxy)
     print(f"machine: {machine()}")
     print(format_table(figures))
@@ -469,6 +474,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.write_text(
             json.dumps({"machine": machine(), "figures": [asdict(f) for f in figures]}, indent=2)
         )
+    if args.markdown:
+        today = datetime.datetime.now(datetime.UTC).date()
+        text = markdown.page(format_table(figures), where=where, when=today, quick=args.quick)
+        args.markdown.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on a fresh Debian machine: Chromium for the browser tests,
 # the frontend toolchain (to check the committed bundle against its source), and the package
-# itself with its dev and test extras.
+# itself with its dev, test, cdk and docs extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,4 +13,4 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 npm ci --prefix frontend --no-audit --no-fund --loglevel=error
-python -m pip install -q -e ".[dev,test,cdk]"
+python -m pip install -q -e ".[dev,test,cdk,docs]"

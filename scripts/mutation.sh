@@ -10,7 +10,8 @@
 # time at low priority, against the fast unit tests that cover it (`timeout` bounds each run; a hang
 # counts as killed). Mutants inside unevaluated annotations are skipped. Survivors judged equivalent
 # or harmless are listed, one reason each, in scripts/mutation-survivors.md; any other survivor is
-# printed with its diff and makes the exit status 1. Results: .mutation/<module>.txt and summary.txt.
+# printed with its diff and makes the exit status 1. Results: .mutation/<module>.txt and summary.txt,
+# and the table of every module run so far in docs/generated/mutation.md (the docs site's results page).
 set -euo pipefail
 
 # All in one function: bash parses it whole before running, so editing this file mid-run is safe.
@@ -106,7 +107,10 @@ EOF
   done
   # One line per module ever run here (earlier runs of other modules included).
   head -qn1 "$work"/*.txt >"$work/summary.txt"
+  # The same, as the docs site's table (commit it with the change it measured).
+  python "$repo/scripts/mutation_session.py" table "$work" "$survivors" "$repo/docs/generated/mutation.md"
   echo "details: $work/<module>.txt; summary of all modules run so far: $work/summary.txt"
+  echo "table for the docs site: docs/generated/mutation.md"
   exit $status
 }
 

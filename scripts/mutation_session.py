@@ -12,6 +12,9 @@
     equivalent or harmless, one reason each) leave the denominator; print the score and every
     unexplained survivor as a line ready for ``SURVIVORS_MD`` (add the reason). Exit status 1 when a
     survivor is unexplained.
+``table WORK SURVIVORS_MD OUT``
+    Write the Markdown results table of every module session in ``WORK`` to ``OUT`` (the docs site's
+    ``docs/generated/mutation.md``), under a stamp with the SHA-256 of the table.
 
 A survivor is matched by module file name, operator and the stripped text of the mutated line (and,
 when given after an arrow, the line as mutated), so the list survives code moving up or down. Lines of
@@ -24,10 +27,13 @@ when given after an arrow, the line as mutated), so the list survives code movin
 from __future__ import annotations
 
 import ast
+import datetime
+import hashlib
 import random
 import re
 import sys
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cosmic_ray.work_db import WorkDB, use_db
@@ -137,17 +143,33 @@ def _is_judged(key: tuple[str, str, str, str], judged: Mapping[tuple, str]) -> b
     return key in judged or (*key[:3], None) in judged
 
 
-def report(session: str, survivors_md: str) -> int:
-    judged = _judged(Path(survivors_md))
-    counts = {"total": 0, "skipped": 0, "unsampled": 0, "killed": 0, "timeouts": 0, "equivalent": 0}
-    unexplained: list[str] = []
-    module = "?"
+@dataclass
+class Outcome:
+    """What one module's session came to: counts, and each unexplained survivor as a line for the list."""
+
+    module: str = "?"
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("total", "skipped", "unsampled", "killed", "timeouts", "equivalent", "pending"), 0
+        )
+    )
+    unexplained: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        counted = self.counts["killed"] + len(self.unexplained)
+        return 100.0 * self.counts["killed"] / counted if counted else 100.0
+
+
+def outcome(session: str, judged: Mapping[tuple, str]) -> Outcome:
+    result_of = Outcome()
+    counts = result_of.counts
     with use_db(session, WorkDB.Mode.open) as db:
         counts["pending"] = len(db.pending_work_items)
         for item, result in db.completed_work_items:
             counts["total"] += 1
             mutation = item.mutations[0]
-            module = mutation.module_path.name
+            result_of.module = mutation.module_path.name
             if result.worker_outcome == WorkerOutcome.SKIPPED:
                 counts["unsampled" if result.output == NOT_SAMPLED else "skipped"] += 1
             elif result.test_outcome != TestOutcome.SURVIVED:
@@ -156,21 +178,55 @@ def report(session: str, survivors_md: str) -> int:
             elif _is_judged(key := _key(mutation, result.diff), judged):
                 counts["equivalent"] += 1
             else:
-                where = f"{module}:{mutation.start_pos[0]} {key[1]}"
-                unexplained.append(f"- {key[0]} · {key[1]} · `{key[2]}` → `{key[3]}` ({where})")
-    counted = counts["killed"] + len(unexplained)
-    score = 100.0 * counts["killed"] / counted if counted else 100.0
+                where = f"{result_of.module}:{mutation.start_pos[0]} {key[1]}"
+                result_of.unexplained.append(f"- {key[0]} · {key[1]} · `{key[2]}` → `{key[3]}` ({where})")
+    return result_of
+
+
+def report(session: str, survivors_md: str) -> int:
+    found = outcome(session, _judged(Path(survivors_md)))
+    counts, missed = found.counts, len(found.unexplained)
     print(
-        f"{module}: {counts['total']} mutants, {counts['skipped']} skipped (annotations), "
+        f"{found.module}: {counts['total']} mutants, {counts['skipped']} skipped (annotations), "
         + (f"{counts['unsampled']} not in the sample, " if counts["unsampled"] else "")
         + f"{counts['killed']} killed ({counts['timeouts']} by timeout), "
-        f"{counts['equivalent']} survived and judged equivalent, {len(unexplained)} survived unexplained"
+        f"{counts['equivalent']} survived and judged equivalent, {missed} survived unexplained"
         + (f", {counts['pending']} not run" if counts["pending"] else "")
-        + f" -> {score:.1f}% of non-equivalent mutants killed"
+        + f" -> {found.score:.1f}% of non-equivalent mutants killed"
     )
-    for survivor in unexplained:
+    for survivor in found.unexplained:
         print("SURVIVED " + survivor)
-    return 1 if unexplained else 0
+    return 1 if found.unexplained else 0
+
+
+TABLE_COMMAND = "scripts/mutation.sh"
+
+
+def table(work: str, survivors_md: str, out: str) -> int:
+    """The docs site's results table from every session in ``work`` (each module's last run), stamped
+    like ``python -m bench --markdown`` (the SHA-256 of the body shows a hand edit)."""
+    judged = _judged(Path(survivors_md))
+    rows = [
+        "| module | mutants | run | killed | equivalent | unexplained | score | run on |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for session in sorted(Path(work).glob("*.sqlite")):
+        found = outcome(str(session), judged)
+        counts = found.counts
+        mutants = counts["total"] + counts["pending"] - counts["skipped"]
+        ran = mutants - counts["unsampled"] - counts["pending"]
+        how = "sample" if counts["unsampled"] else "all" if ran == mutants else "interrupted"
+        module = found.module if counts["total"] else session.stem
+        day = datetime.datetime.fromtimestamp(session.stat().st_mtime, datetime.UTC).date().isoformat()
+        rows.append(
+            f"| `{module}` | {mutants} | {ran} ({how}) | {counts['killed']} | {counts['equivalent']} "
+            f"| {len(found.unexplained)} | **{found.score:.1f}%** | {day} |"
+        )
+    body = "\n".join(rows) + "\n"
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    stamp = f"<!-- generated by `{TABLE_COMMAND}`: do not edit, rerun it. sha256:{digest} -->\n"
+    Path(out).write_text(stamp + body, encoding="utf-8")
+    return 0
 
 
 def main(argv: list[str]) -> int:
@@ -180,6 +236,8 @@ def main(argv: list[str]) -> int:
         return sample(argv[1], int(argv[2]))
     if len(argv) == 3 and argv[0] == "report":
         return report(argv[1], argv[2])
+    if len(argv) == 4 and argv[0] == "table":
+        return table(argv[1], argv[2], argv[3])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -1,21 +1,8 @@
 """Settings for ``get_alb_user``: from arguments, then the environment, then ``st.secrets["alb_auth"]``.
 
-=====================  ===========================  ==========================================
-argument               environment variable         ``[alb_auth]`` secret
-=====================  ===========================  ==========================================
-``alb_arn``            ``ALB_AUTH_ALB_ARN``         ``alb_arn`` (string or list; env: commas)
-``client_id``          ``ALB_AUTH_CLIENT_ID``       ``client_id``
-``issuer``             ``ALB_AUTH_ISSUER``          ``issuer``
-``key_url``            ``ALB_AUTH_KEY_URL``         ``key_url``
-``user_pool_id``       ``ALB_AUTH_USER_POOL_ID``    ``user_pool_id``
-``jwks_url``           ``ALB_AUTH_JWKS_URL``        ``jwks_url``
-``oidc_issuer``        ``ALB_AUTH_OIDC_ISSUER``     ``oidc_issuer``
-``audience``           ``ALB_AUTH_AUDIENCE``        ``audience``
-``groups_claim``       ``ALB_AUTH_GROUPS_CLAIM``    ``groups_claim``
-``userinfo``           ``ALB_AUTH_USERINFO``        ``userinfo`` (true/false; env: 1/0, yes/no)
-``userinfo_url``       ``ALB_AUTH_USERINFO_URL``    ``userinfo_url``
-``groups_provider``    (argument only)              (argument only: a callable)
-=====================  ===========================  ==========================================
+Every setting is read from an argument, the environment variable ``ALB_AUTH_<NAME>`` and the key
+``<name>`` of ``[alb_auth]`` in ``.streamlit/secrets.toml`` (``groups_provider``: an argument only).
+``SETTING_HELP`` below says what each one means; the docs site renders its settings table from it.
 
 Each value is checked as soon as it is resolved (``ConfigurationError`` names the setting and where it
 came from, never its value): ARNs and pool ids by their AWS syntax, URLs by the fetcher's own parser.
@@ -32,7 +19,7 @@ import time
 import types
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from streamlit_alb_auth.cognito import USER_POOL_ID_PATTERN
 from streamlit_alb_auth.errors import ConfigurationError
@@ -54,16 +41,71 @@ STRING_SETTINGS = (
     "userinfo_url",
 )
 SETTING_NAMES = ("alb_arn", *STRING_SETTINGS, "userinfo")
+
+
+def environment_variable(name: str) -> str:
+    """The environment variable a setting is read from: ``ALB_AUTH_`` and the name in capitals."""
+    return f"{ENV_PREFIX}{name.upper()}"
+
+
 # (name, environment variable, and how each source is named in an error), computed once.
 _LOOKUPS = tuple(
     (
         name,
-        f"{ENV_PREFIX}{name.upper()}",
-        f"{ENV_PREFIX}{name.upper()} variable",
+        environment_variable(name),
+        f"{environment_variable(name)} variable",
         f"[{SECRETS_SECTION}] {name} secret",
     )
     for name in SETTING_NAMES
 )
+
+
+class SettingHelp(NamedTuple):
+    """What a setting means, for people: the docs site's settings table is rendered from ``SETTING_HELP``
+    (``scripts/docs_hooks.py``), so the table cannot drift from the names above. Text only: Markdown."""
+
+    meaning: str
+    environment: str = ""  # how a value is spelled in the variable, when it is not a plain string
+    secret: str = ""  # how a value is spelled in the secret, when it is not a plain string
+
+
+# In reading order. Settings not in SETTING_NAMES are arguments only.
+SETTING_HELP: Mapping[str, SettingHelp] = types.MappingProxyType(
+    {
+        "alb_arn": SettingHelp(
+            "**required**: the ALB(s) allowed to sign", "comma-separated", "string or list"
+        ),
+        "client_id": SettingHelp(
+            "the token header's `client` must match; the access token's audience by default"
+        ),
+        "issuer": SettingHelp("the token header's `iss` must match"),
+        "user_pool_id": SettingHelp("Cognito: verify the access token, enabling `groups`"),
+        "oidc_issuer": SettingHelp(
+            "any other OIDC provider: verify the access token against "
+            "`{issuer}/.well-known/openid-configuration`"
+        ),
+        "audience": SettingHelp(
+            "who the access token must be for (`aud`, or `client_id`/`azp`/`cid`); default `client_id`"
+        ),
+        "groups_claim": SettingHelp(
+            f"where the groups are: `{DEFAULT_GROUPS_CLAIM}` (default), `groups`, `roles`, or a dotted "
+            "path such as `realm_access.roles`"
+        ),
+        "userinfo": SettingHelp(
+            "ask the provider's userinfo endpoint (once per session) instead of verifying the access token",
+            "`1`/`0`; also true/false, yes/no, on/off",
+            "true/false",
+        ),
+        "userinfo_url": SettingHelp("userinfo endpoint override (default: from discovery)"),
+        "groups_provider": SettingHelp(
+            "a callable `(user) -> iterable of str`: its result is `user.groups` (at most 1,000 strings; "
+            "more, a mapping, or anything but strings withholds the groups)"
+        ),
+        "key_url": SettingHelp("ALB key service base (default: the ARN's region)"),
+        "jwks_url": SettingHelp("JWKS override (local development; default: the pool's, or from discovery)"),
+    }
+)
+
 _GROUPS_CLAIM_PATTERN = re.compile(r"[\x21-\x7e]{1,200}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})

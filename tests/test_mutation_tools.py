@@ -96,3 +96,7 @@ def test_a_session_is_filtered_and_reported(tmp_path):
     assert report.returncode == 0, report.stdout
     assert "11 skipped (annotations)" in report.stdout
     assert "0 survived unexplained -> 100.0% of non-equivalent mutants killed" in report.stdout
+    table = run(sys.executable, helper, "table", str(tmp_path), str(survivors), "mutation.md")
+    assert table.returncode == 0, table.stderr
+    # 24 mutants less the 11 in annotations, all killed (the test command always fails)
+    assert "| `m.py` | 13 | 13 (all) | 13 | 0 | 0 | **100.0%** |" in (tmp_path / "mutation.md").read_text()

@@ -42,3 +42,9 @@ def test_readme_test_command_is_the_one_ci_runs():
     assert 'pip install -e ".[dev]" && streamlit-alb-auth dev' in commands
     ci = (REPO / ".ci" / "run").read_text().strip().splitlines()[-1]
     assert ci in commands
+
+
+def test_readme_is_short():
+    # Four audiences used to share one 36 KB page; the details now live in docs/ (the site).
+    size = len((REPO / "README.md").read_bytes())
+    assert size < 10 * 1024, f"README.md is {size} bytes: move details to a page in docs/ and link it"
