@@ -34,6 +34,7 @@ from streamlit_alb_auth.user_headers import (
     install_user_mapping,
     mapping_installed,
     refuse_outside_mapping,
+    st_user_groups,
 )
 
 Scope = dict[str, Any]
@@ -291,4 +292,5 @@ __all__ = [
     "USER_HEADERS",
     "AlbAuthMiddleware",
     "alb_auth",
+    "st_user_groups",
 ]

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from streamlit_alb_auth.cognito import issuer_aliases
 from streamlit_alb_auth.config import HOW_TO_CONFIGURE, AlbAuthSettings
 from streamlit_alb_auth.errors import (
     AlbAuthError,
@@ -72,7 +73,8 @@ class Authenticator:
         self.data_verifier = AlbJwtVerifier(
             alb_arn=settings.alb_arns,
             client_id=settings.client_id,
-            issuer=settings.issuer,
+            # A Cognito pool signs with either issuer format (cognito.py): accept the pool's other one too.
+            issuer=issuer_aliases(settings.issuer) if settings.issuer else None,
             key_url=settings.key_url,
             key_store=SHARED_KEY_STORE if key_store is None else key_store,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from streamlit_alb_auth import __version__
 
@@ -98,7 +98,62 @@ def _add_dev_command(commands: argparse._SubParsersAction) -> None:
         "(authenticate-oidc: discovery, JWKS, userinfo, end-session; groups in a 'groups' claim) "
         "(default: cognito)",
     )
+    _add_fidelity_flags(parser)
     parser.set_defaults(run=_run_dev)
+
+
+def _add_fidelity_flags(parser: argparse.ArgumentParser) -> None:
+    """What the stand-in does as AWS does, set as a deployment would set it."""
+    from streamlit_alb_auth.devserver.config import (
+        DEFAULT_ACCESS_TOKEN_SECONDS,
+        DEFAULT_SCOPE,
+        MANAGED_LOGIN_SECONDS,
+    )
+
+    parser.add_argument(
+        "--scope",
+        default=None,
+        help="the scopes the ALB rule asks for; GlobalSignOut (logout's revocation) needs "
+        f"aws.cognito.signin.user.admin among them (default: stack.yaml's, {DEFAULT_SCOPE!r}; with "
+        "--idp oidc, 'openid email profile')",
+    )
+    parser.add_argument(
+        "--access-token-seconds",
+        type=_bounded(1, 86400),
+        default=DEFAULT_ACCESS_TOKEN_SECONDS,
+        metavar="SECONDS",
+        help="access token lifetime: a session (and a copy of its cookie) lives this long after a logout, "
+        "until the ALB's refresh is refused (default: stack.yaml's AccessTokenMinutes, 900)",
+    )
+    parser.add_argument(
+        "--managed-login-seconds",
+        type=_bounded(0, 129600 * 60),
+        default=MANAGED_LOGIN_SECONDS,
+        metavar="SECONDS",
+        help="how long the hosted sign-in signs a browser back in without asking (default: Cognito's, 3600)",
+    )
+    parser.add_argument(
+        "--cognito-issuer",
+        choices=["original", "updated"],
+        default="original",
+        help="the user pool's issuer format: cognito-idp.REGION... or issuer-cognito-idp.REGION... "
+        "(default: original)",
+    )
+    parser.add_argument(
+        "--force-sign-in-prompt",
+        action="store_true",
+        help="the ALB asks for prompt=login, as stack.yaml's ForceSignInPrompt does: each sign-in asks again",
+    )
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    def seconds(text: str) -> int:
+        value = int(text) if text.isdigit() else -1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low} to {high} seconds")
+        return value
+
+    return seconds
 
 
 def _session_seconds(text: str) -> int:
@@ -124,6 +179,12 @@ def _add_doctor_command(commands: argparse._SubParsersAction) -> None:
         "where the app runs. Exits 1 if any check fails.",
     )
     parser.add_argument("--url", help="the URL users open, e.g. https://app.example.com/")
+    parser.add_argument(
+        "--template",
+        metavar="FILE",
+        help="a CloudFormation template instead: does each Cognito sign-in ask for the scope logout's "
+        "revocation (GlobalSignOut) needs, and does the app client allow it",
+    )
     parser.add_argument("--logout-path", default="/cognito/logout", help="(default: /cognito/logout)")
     parser.add_argument("--health-path", default="/_stcore/health", help="(default: /_stcore/health)")
     parser.add_argument(

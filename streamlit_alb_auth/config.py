@@ -21,9 +21,9 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from streamlit_alb_auth.cognito import USER_POOL_ID_PATTERN
 from streamlit_alb_auth.errors import ConfigurationError
 from streamlit_alb_auth.identity import DEFAULT_GROUPS_CLAIM
-from streamlit_alb_auth.idp import USER_POOL_ID_PATTERN
 from streamlit_alb_auth.urls import parse_fetch_url, require_url_text
 from streamlit_alb_auth.verify import AlbArn
 

@@ -131,7 +131,8 @@ class AlbUser(Mapping[str, Any]):
             return "keycloak"
         for suffix, name in _IDP_BY_HOST_SUFFIX:
             if host == suffix.lstrip(".") or host.endswith(suffix):
-                return name if name != "cognito" or host.startswith("cognito-idp.") else host
+                cognito = host.startswith(("cognito-idp.", "issuer-cognito-idp."))  # both issuer formats
+                return name if name != "cognito" or cognito else host
         return host or None
 
     @property

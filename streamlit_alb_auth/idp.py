@@ -7,8 +7,11 @@ it, so anyone who can reach the app could forge it. Its claims (and groups) are 
     audience, or ``client_id``/``azp``/``cid`` equals it), and its ``sub`` is the verified ALB ``sub``; or
   * with ``userinfo`` on (or when the token is not a JWT this app can verify, as with Entra ID's Graph
     tokens), the issuer's userinfo endpoint accepts it and answers for the same ``sub``.
-Cognito is a preset of the same thing (``IdpVerifier.cognito``): the pool's issuer, its
-``/.well-known/jwks.json``, ``token_use`` = ``access`` and the ``client_id`` claim.
+Cognito is a preset of the same thing (``IdpVerifier.cognito_pool``): the pool's two issuers, each with
+its own ``/.well-known/jwks.json``, ``token_use`` = ``access`` and the ``client_id`` claim. A pool signs
+with its ORIGINAL issuer (``https://cognito-idp.REGION.amazonaws.com/POOL``) or, once switched, its
+UPDATED one (``https://issuer-cognito-idp.REGION.amazonaws.com/POOL``; Cognito API reference,
+``IssuerConfigurationType``), so a token with either ``iss`` is checked against that issuer's keys.
 Pure Python (PyJWT); no Streamlit import.
 """
 
@@ -20,30 +23,26 @@ import itertools
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 
+from streamlit_alb_auth.cognito import (
+    USER_POOL_ID_PATTERN,
+    issuer_aliases,
+    user_pool_issuer,
+    user_pool_issuers,
+)
 from streamlit_alb_auth.errors import AccessTokenError, ConfigurationError, FetchError, UserinfoError
 from streamlit_alb_auth.fetch import Fetcher
 from streamlit_alb_auth.oidc import ASYMMETRIC_ALGORITHMS, OidcMetadata
 
-# ASCII only: ``\d`` would also match Arabic-Indic and other Unicode digits.
-USER_POOL_ID_PATTERN = re.compile(r"(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]+)_[0-9A-Za-z]+")
 MAX_ACCESS_TOKEN_LENGTH = 16 * 1024
 MAX_PROVIDED_GROUPS = 1000
 USERINFO_CHECKS_PER_USER = 10  # a minute; an answer is cached per token, so one user needs ~1
 _TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
-
-
-def user_pool_issuer(user_pool_id: str) -> str:
-    """The issuer URL of a Cognito user pool (``REGION_ID``)."""
-    match = USER_POOL_ID_PATTERN.fullmatch(user_pool_id) if isinstance(user_pool_id, str) else None
-    if match is None:
-        raise ConfigurationError("not a Cognito user pool id (REGION_ID)", setting="user_pool_id")
-    return f"https://cognito-idp.{match['region']}.amazonaws.com/{user_pool_id}"
 
 
 @dataclass(frozen=True)
@@ -59,13 +58,18 @@ class IdpVerifier:
 
     Parameters
     ----------
-    issuer : str
-        The IdP's issuer URL, as its tokens carry it in ``iss``.
+    issuer : str or sequence of str
+        The IdP's issuer URL, as its tokens carry it in ``iss``; several for one IdP that signs under
+        more than one (a Cognito pool's two formats). The first is the one asked for discovery and
+        userinfo; each token is checked against the keys of the issuer it names, any other is refused.
     audience : str
         Who the access token must be for: in its ``aud``, or its ``client_id``/``azp``/``cid``. Required:
         without it a token the same IdP issued to any other app would be accepted.
-    jwks_url, userinfo_url : str, optional
-        Instead of the URLs in the issuer's discovery document.
+    jwks_url : str or mapping of issuer to str, optional
+        Instead of the ``jwks_uri`` of the issuer's discovery document (one URL for every issuer, or
+        one per issuer).
+    userinfo_url : str, optional
+        Instead of the URL in the issuer's discovery document.
     userinfo : bool
         Ask the userinfo endpoint (once per token; answers are cached for ``userinfo_ttl`` seconds; at
         most ``USERINFO_CHECKS_PER_USER`` new tokens a minute for one ``sub``, then groups are withheld).
@@ -80,10 +84,10 @@ class IdpVerifier:
 
     def __init__(
         self,
-        issuer: str,
+        issuer: str | Sequence[str],
         *,
         audience: str | None,
-        jwks_url: str | None = None,
+        jwks_url: str | Mapping[str, str] | None = None,
         userinfo: bool = False,
         userinfo_url: str | None = None,
         cognito: bool = False,
@@ -98,14 +102,26 @@ class IdpVerifier:
                 "provider issued to any other app would be accepted",
                 setting="client_id",
             )
-        self.issuer = issuer
+        self.issuers = (issuer,) if isinstance(issuer, str) else tuple(issuer)
+        if not self.issuers:
+            raise ConfigurationError("an identity provider needs its issuer", setting="oidc_issuer")
+        self.issuer = self.issuers[0]
         self.audience = audience
         self.use_userinfo = userinfo
         self.cognito = cognito
         self.leeway = leeway
         self.userinfo_ttl = userinfo_ttl
         self._clock = clock
-        self.metadata = OidcMetadata(issuer, jwks_url=jwks_url, userinfo_url=userinfo_url, timeout=timeout)
+        self._metadata = {
+            name: OidcMetadata(
+                name,
+                jwks_url=jwks_url.get(name) if isinstance(jwks_url, Mapping) else jwks_url,
+                userinfo_url=userinfo_url,
+                timeout=timeout,
+            )
+            for name in self.issuers
+        }
+        self.metadata = self._metadata[self.issuer]
         self._userinfo_fetcher = Fetcher(
             timeout=timeout, max_bytes=64 * 1024, max_fetches_per_minute=600, what="userinfo"
         )
@@ -119,11 +135,17 @@ class IdpVerifier:
 
     @classmethod
     def cognito_pool(cls, user_pool_id: str, *, client_id: str | None, **options: Any) -> IdpVerifier:
-        """The Cognito preset: issuer and JWKS from the pool id; ``token_use`` must be ``access``."""
-        issuer = user_pool_issuer(user_pool_id)
-        options.setdefault("jwks_url", None)
-        options["jwks_url"] = options["jwks_url"] or f"{issuer}/.well-known/jwks.json"
-        return cls(issuer, audience=options.pop("audience", None) or client_id, cognito=True, **options)
+        """The Cognito preset: the pool's two issuers, each with its own JWKS (unless ``jwks_url``
+        names one for both); ``token_use`` must be ``access``."""
+        issuers = user_pool_issuers(user_pool_id)
+        options["jwks_url"] = options.get("jwks_url") or {
+            issuer: f"{issuer}/.well-known/jwks.json" for issuer in issuers
+        }
+        return cls(issuers, audience=options.pop("audience", None) or client_id, cognito=True, **options)
+
+    def metadata_for(self, issuer: str) -> OidcMetadata | None:
+        """The metadata (discovery, JWKS) of one of this verifier's issuers; ``None`` for any other."""
+        return self._metadata.get(issuer)
 
     def check(self, access_token: str, *, expected_sub: str) -> IdpFacts:
         """What the IdP vouches for about ``expected_sub``, or ``AccessTokenError`` saying why nothing."""
@@ -140,15 +162,21 @@ class IdpVerifier:
             header = jwt.get_unverified_header(token)
             if header.get("alg") not in ASYMMETRIC_ALGORITHMS:
                 raise AccessTokenError("access token is not signed with an asymmetric algorithm")
+            # Which issuer's keys to use: the token names it; only ours have keys here, so a name
+            # is a lookup, never a fetch from somewhere the token chose.
+            named = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            metadata = self._metadata.get(named) if isinstance(named, str) else self.metadata
+            if metadata is None:  # (no iss at all is refused by the checks below, as PyJWT names it)
+                raise AccessTokenError("access token rejected (InvalidIssuerError)")
             kid = header.get("kid")
-            key = self.metadata.signing_key(kid if isinstance(kid, str) else None)
+            key = metadata.signing_key(kid if isinstance(kid, str) else None)
             if header.get("alg") != key.algorithm:
                 raise AccessTokenError("access token names another algorithm than its key")
             claims = jwt.decode(
                 token,
                 key.key,
                 algorithms=[key.algorithm],
-                issuer=self.issuer,
+                issuer=metadata.issuer,
                 leeway=self.leeway,
                 options={"require": ["exp", "iss", "sub"], "verify_aud": False},
             )
@@ -156,7 +184,7 @@ class IdpVerifier:
             raise AccessTokenError(f"access token rejected ({type(exc).__name__})") from exc
         except (ValueError, TypeError) as exc:
             raise AccessTokenError(f"access token could not be checked ({type(exc).__name__})") from exc
-        if claims.get("iss") != self.issuer:  # exact, whatever PyJWT's version compares
+        if claims.get("iss") != metadata.issuer:  # exact, whatever PyJWT's version compares
             raise AccessTokenError("access token was issued by another issuer")
         if self.cognito and claims.get("token_use") != "access":
             raise AccessTokenError("token is not an access token (token_use)")
@@ -275,4 +303,14 @@ def as_groups(result: Iterable[str] | str) -> tuple[str, ...]:
     return groups
 
 
-__all__ = ["IdpFacts", "IdpVerifier", "as_groups", "claim_at", "groups_in", "user_pool_issuer"]
+__all__ = [
+    "USER_POOL_ID_PATTERN",
+    "IdpFacts",
+    "IdpVerifier",
+    "as_groups",
+    "claim_at",
+    "groups_in",
+    "issuer_aliases",
+    "user_pool_issuer",
+    "user_pool_issuers",
+]

@@ -74,6 +74,11 @@ class OidcMetadata:
         self._cache: dict[str, tuple[Any, float]] = {}  # url -> (value, fetched at)
         self._failures: dict[str, tuple[str, float]] = {}  # url -> (message, until)
 
+    @property
+    def jwks_url(self) -> str | None:
+        """The configured JWKS URL; ``None`` when the discovery document's ``jwks_uri`` is used."""
+        return self._jwks_url or None
+
     def signing_key(self, kid: str | None) -> SigningKey:
         """The issuer's key for ``kid`` (or its only key, when the token names none)."""
         url = self._jwks_url or self._discovered_url("jwks_uri")

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from streamlit_alb_auth.cognito import user_pool_issuer
 from streamlit_alb_auth.localidp import DEFAULT_TEST_CLIENT_ID, LocalOidcProvider
 
 DEFAULT_TEST_REGION = "us-east-1"
@@ -129,10 +130,11 @@ class LocalCognitoPool(LocalOidcProvider):
         user_pool_id: str = DEFAULT_TEST_USER_POOL_ID,
         client_id: str = DEFAULT_TEST_CLIENT_ID,
         kid: str | None = None,
+        updated_issuer: bool = False,
     ) -> None:
         self.user_pool_id = user_pool_id
         self.region = user_pool_id.split("_", 1)[0]
-        issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{user_pool_id}"
+        issuer = user_pool_issuer(user_pool_id, updated=updated_issuer)  # the pool's issuer format
         super().__init__(issuer=issuer, client_id=client_id, groups_claim="cognito:groups", kid=kid)
 
     def standard_claims(self, sub: str, username: str, now: int, expires_in: float) -> dict[str, Any]:

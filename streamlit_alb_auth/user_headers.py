@@ -5,12 +5,27 @@ anything. That is safe only where something removes client-sent copies and adds 
 request, which ``AlbAuthMiddleware`` does; so the mapping is set here, by the middleware, and a mapping
 configured anywhere else (``config.toml``, ``STREAMLIT_SERVER_TRUSTED_USER_HEADERS``, a flag) stops the
 app from starting, because the same configuration would also apply to a process without the middleware.
+
+Values reach ``st.user`` intact. Streamlit 1.67 reads each mapped header (websocket handshake and agent
+API alike, ``starlette_websocket.gather_user_info``) through Starlette's ``Headers``, which turns every raw
+value into text with ``value.decode("latin-1")``: plain bytes could only carry Latin-1, so 山田太郎 would
+read ``????`` (or mojibake). The middleware's values are ``UserValue`` objects: bytes whose content is an
+ASCII percent-encoding of the value (what anything reading raw bytes sees, reversible with
+``urllib.parse.unquote``), and whose ``decode`` gives the verified value itself, so ``st.user.name`` is
+山田太郎 and ``st.user.is_logged_in`` is ``True``, a bool, as in Streamlit's own ``st.user``. The headers
+never leave the process: the middleware adds them to the ASGI scope it hands to Streamlit.
+
+``st.user.groups`` is one string, comma-separated, with each group's ``%`` and ``,`` percent-encoded
+(``staff,admin`` and ``ops`` read ``staff%2Cadmin,ops``), so code that splits on commas never mistakes a
+part of a group name for a group; ``st_user_groups()`` gives the groups back exactly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
+from urllib.parse import quote, unquote
 
 from streamlit_alb_auth.errors import ConfigurationError
 from streamlit_alb_auth.identity import AlbUser
@@ -29,28 +44,77 @@ OPTION = "server.trustedUserHeaders"
 SET_BY = "streamlit-alb-auth's AlbAuthMiddleware"
 
 
+# Printable ASCII but ``%`` passes the raw form unchanged; everything else is percent-encoded UTF-8.
+_RAW_SAFE = "".join(chr(code) for code in range(0x20, 0x7F) if chr(code) != "%")
+
+
+class UserValue(bytes):
+    """One internal header's value: raw, an ASCII percent-encoding of ``value``; decoded, ``value``.
+
+    Starlette's ``Headers`` (and so ``st.user``, ``st.context.headers``) reads a raw value with
+    ``.decode("latin-1")``; whatever encoding is asked for, this gives back the verified value itself.
+    """
+
+    value: str | bool
+
+    def __new__(cls, value: str | bool) -> UserValue:
+        text = "true" if value is True else str(value)
+        raw = super().__new__(cls, quote(text, safe=_RAW_SAFE).encode("ascii"))
+        raw.value = value
+        return raw
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> Any:  # type: ignore[override]
+        return self.value
+
+    def __reduce__(self) -> tuple[type[UserValue], tuple[str | bool]]:
+        return (type(self), (self.value,))
+
+
+def encode_groups(groups: tuple[str, ...]) -> str:
+    """``groups`` as ``st.user.groups`` carries them: comma-separated, each group's ``%`` and ``,``
+    percent-encoded, so no group name can pass for two and a split on commas is exact."""
+    return ",".join(group.replace("%", "%25").replace(",", "%2C") for group in groups)
+
+
+def st_user_groups(value: object = None) -> tuple[str, ...]:
+    """The groups in ``st.user.groups`` (or the ``value`` given), exactly as verified.
+
+    Examples
+    --------
+    >>> from streamlit_alb_auth.user_headers import st_user_groups
+    >>> st_user_groups("staff%2Cadmin,ops")
+    ('staff,admin', 'ops')
+    >>> if "admin" in st_user_groups():  # inside a page of an st.App built with alb_auth()
+    ...     ...  # doctest: +SKIP
+    """
+    if value is None:
+        import streamlit as st
+
+        value = st.user.get("groups")
+    if not isinstance(value, str) or not value:
+        return ()
+    return tuple(unquote(group) for group in value.split(","))
+
+
 def identity_headers(user: AlbUser) -> list[tuple[bytes, bytes]]:
     """The verified user as internal headers (ASGI form); a value absent from the claims is left out.
 
-    ``st.user`` values are strings: ``groups`` is comma-separated, ``is_logged_in`` is ``"true"``.
-    Header values are Latin-1 (as Starlette reads them), so other characters become ``?``.
+    In ``st.user``: ``sub``, ``email``, ``name`` exactly as verified, ``groups`` as ``encode_groups``
+    writes them, ``is_logged_in`` the bool ``True``. Only stable values: since Streamlit 1.62 a
+    reconnecting tab resumes its session only if its ``st.user`` is exactly what it was.
     """
-    values = {
+    values: dict[str, str | bool | None] = {
         "sub": user.sub,
         "email": user.email,
         "name": user.name or user.username,
-        "groups": ",".join(user.groups) or None,
-        "is_logged_in": "true",
+        "groups": encode_groups(user.groups) or None,
+        "is_logged_in": True,
     }
     return [
-        (header.encode("ascii"), value.encode("latin-1", "replace"))
+        (header.encode("ascii"), UserValue(value))
         for header, key in USER_HEADERS.items()
-        if (value := _text(values[key]))
+        if (value := values[key]) is True or (isinstance(value, str) and value)
     ]
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def refuse_outside_mapping() -> None:

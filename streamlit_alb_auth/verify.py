@@ -129,8 +129,10 @@ class AlbJwtVerifier:
     alb_arn : str or list of str
         The ARN(s) of the load balancer(s) allowed to sign. Required: every ALB in a region shares one
         key service, so without this pin any ALB's token would verify (the "ALBeast" attack).
-    client_id, issuer : str, optional
-        When given, the token header's ``client`` / ``iss`` must equal them.
+    client_id : str, optional
+        When given, the token header's ``client`` must equal it.
+    issuer : str or iterable of str, optional
+        When given, the token header's ``iss`` must be it (or one of them: a Cognito pool's two formats).
     key_url : str, optional
         Base URL of the key service (keys are fetched at ``{key_url}/{kid}``); defaults to the regional
         ALB key service of each ARN. Must be HTTPS, or HTTP on loopback.
@@ -154,7 +156,7 @@ class AlbJwtVerifier:
         *,
         alb_arn: str | Iterable[str],
         client_id: str | None = None,
-        issuer: str | None = None,
+        issuer: str | Iterable[str] | None = None,
         key_url: str | None = None,
         leeway: float = DEFAULT_LEEWAY_SECONDS,
         key_store: AlbKeyStore | None = None,
@@ -172,6 +174,7 @@ class AlbJwtVerifier:
         }
         self.client_id = client_id
         self.issuer = issuer
+        self._issuers = None if issuer is None else frozenset([issuer] if isinstance(issuer, str) else issuer)
         self.leeway = float(leeway)
         self.key_store = key_store if key_store is not None else AlbKeyStore()
         self.max_token_length = max_token_length
@@ -230,7 +233,7 @@ class AlbJwtVerifier:
             raise SignerNotAllowedError(f"token signer {signer!r} is not an allowed ALB")
         if self.client_id is not None and header.get("client") != self.client_id:
             raise ClientMismatchError(f"token client {header.get('client')!r} is not the configured client")
-        if self.issuer is not None and header.get("iss") != self.issuer:
+        if self._issuers is not None and not _is_one_of(header.get("iss"), self._issuers):
             raise IssuerMismatchError(f"token iss {header.get('iss')!r} is not the configured issuer")
         header_exp = _numeric_claim(header, "exp", "header", required=True)
 
@@ -264,6 +267,10 @@ class AlbJwtVerifier:
             raise TokenExpiredError(f"token expired {now - expires_at:.0f} s ago")
         if not_before is not None and not_before > now + self.leeway:
             raise TokenNotYetValidError(f"token is not valid for another {not_before - now:.0f} s")
+
+
+def _is_one_of(value: object, allowed: frozenset[str]) -> bool:
+    return isinstance(value, str) and value in allowed  # a list or object in the header is not hashable
 
 
 def _latest(*times: float | None) -> float | None:

@@ -89,7 +89,7 @@ def test_verified_request_passes_with_verified_user_and_internal_headers(client,
         "x-alb-auth-email": "user@example.com",
         "x-alb-auth-name": "Zoë User",
         "x-alb-auth-groups": "admins,staff",
-        "x-alb-auth-is-logged-in": "true",
+        "x-alb-auth-is-logged-in": True,
     }
 
 

@@ -269,7 +269,7 @@ async def _sign_in(stand_in: Running, email: str, path: str = "/page?x=1") -> tu
     async with get(authorize, allow_redirects=False) as page:
         assert page.status == 200
         html = await page.text()
-    form = dict(re.findall(r'name="(client_id|redirect_uri|state)" value="([^"]*)"', html))
+    form = dict(re.findall(r'name="(client_id|redirect_uri|state|scope)" value="([^"]*)"', html))
     form = {name: value.replace("&amp;", "&") for name, value in form.items()}
     async with stand_in.client.post(
         stand_in.base + "/login", data={**form, "email": email}, allow_redirects=False
@@ -449,7 +449,7 @@ def test_callback_refuses_forged_state_and_replayed_codes():
         foreign_state = StateSigner().make("//evil.example/")
         async with get(authorize, allow_redirects=False) as page:
             html = await page.text()
-        form = dict(re.findall(r'name="(client_id|redirect_uri|state)" value="([^"]*)"', html))
+        form = dict(re.findall(r'name="(client_id|redirect_uri|state|scope)" value="([^"]*)"', html))
         form = {name: value.replace("&amp;", "&") for name, value in form.items()}
         async with stand_in.client.post(
             stand_in.base + "/login", data={**form, "email": "user@example.com"}, allow_redirects=False

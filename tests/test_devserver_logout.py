@@ -1,9 +1,12 @@
-"""The stand-in's logout: GlobalSignOut ends every session of the user, both Lambda header modes,
-the signed-out page, the session timeout and the two ``dev`` flags."""
+"""The stand-in's logout: both Lambda header modes, GlobalSignOut revoking the user's refresh tokens
+(every session of theirs dies at its next refresh: ``test_devserver_sessions.py``), the signed-out page,
+the session timeout and the ``dev`` flags."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from urllib.parse import urljoin, urlsplit
 
 import jwt
@@ -67,22 +70,38 @@ def test_logout_expires_every_shard_in_both_header_modes(mode):
     run(scenario, lambda_headers=mode)
 
 
-def test_a_copied_cookie_and_the_users_other_sessions_die_at_logout_others_live():
+def test_a_copied_cookie_and_the_users_other_sessions_die_at_their_refresh_others_live():
+    """Access tokens of a second: every session of the user is refreshed at once, and refused."""
+
     async def scenario(stand_in: Running) -> None:
         copied, _ = await _sign_in(stand_in, "user@example.com")
         other_device, _ = await _sign_in(stand_in, "user@example.com")
         someone_else, _ = await _sign_in(stand_in, "admin@example.com")
-        assert await _status(stand_in, "/page", _session_only(copied)) == 200
 
         await _log_out(stand_in, copied)
 
-        assert await _status(stand_in, "/page", _session_only(copied)) == 302
-        assert await _status(stand_in, "/page", _session_only(other_device)) == 302
-        assert await _status(stand_in, "/page", _session_only(someone_else)) == 200
+        for cookies in (copied, other_device):
+            assert await _status_after_expiry(stand_in, _session_only(cookies)) == 302
+        assert await _status_after_expiry(stand_in, _session_only(someone_else)) == 200
         again, _ = await _sign_in(stand_in, "user@example.com")
         assert await _status(stand_in, "/page", _session_only(again)) == 200
 
-    run(scenario)
+    run(scenario, access_token_seconds=1)
+
+
+async def _status_after_expiry(stand_in: Running, cookies: dict[str, str]) -> int:
+    """The status of /page once the session's access token (``access_token_seconds``) has expired:
+    polled until the stand-in refreshes (a renewed cookie) or refuses (a redirect), within a deadline."""
+    deadline = time.monotonic() + stand_in.config.access_token_seconds + 15
+    while time.monotonic() < deadline:
+        headers = {"Cookie": _cookie_header(cookies)}
+        async with stand_in.client.get(
+            stand_in.base + "/page", headers=headers, allow_redirects=False
+        ) as page:
+            if page.status == 302 or page.headers.getall("Set-Cookie", []):
+                return page.status
+        await asyncio.sleep(0.1)
+    raise AssertionError("the session was neither refreshed nor refused after its access token expired")
 
 
 def test_logout_without_a_session_still_logs_out_and_revokes_nothing():
@@ -156,17 +175,18 @@ def test_a_revoked_access_token_no_longer_buys_user_info():
     run(scenario)
 
 
-def test_session_timeout_sets_the_cookie_and_token_lifetime():
+def test_the_access_token_lives_access_token_seconds_and_the_cookie_session_timeout():
     async def scenario(stand_in: Running) -> None:
         cookies, _ = await _sign_in(stand_in, "user@example.com")  # checks each shard's Max-Age
         headers = {"Cookie": _cookie_header(_session_only(cookies))}
         async with stand_in.client.get(stand_in.base + "/page", headers=headers) as page:
             token = (await page.json())["x-amzn-oidc-accesstoken"]
         claims = jwt.decode(token, options={"verify_signature": False})
-        assert claims["exp"] - claims["iat"] == 120
+        assert claims["exp"] - claims["iat"] == 90
 
-    run(scenario, session_seconds=120)
-    assert DevConfig(port=1, streamlit_port=2).session_seconds == 28800
+    run(scenario, session_seconds=120, access_token_seconds=90)
+    defaults = DevConfig(port=1, streamlit_port=2)
+    assert (defaults.session_seconds, defaults.access_token_seconds) == (28800, 900)
 
 
 @pytest.mark.parametrize(

@@ -96,7 +96,7 @@ def test_the_stand_in_passes() -> None:
     with stand_in() as url:
         checks = live(url)
     assert statuses(checks) == {**dict.fromkeys(checks, "ok"), "tls": "warn", "hsts": "warn"}, checks
-    assert set(checks) == {"tls", "sign-in", "health", "logout", "signed-out", "hsts"}
+    assert set(checks) == {"tls", "sign-in", "revocation", "health", "logout", "signed-out", "hsts"}
     assert "client_id=albauthdevlocalclient" in checks["sign-in"].reason
     assert f"callback={url}oauth2/idpresponse" in checks["sign-in"].reason
     assert f"{COOKIE}-0..3 in one answer" in checks["logout"].reason

@@ -41,6 +41,7 @@ class CognitoIdp(http.server.ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.mode = "ok"
+        self.error: tuple[str, str] = ("", "")  # mode "cognito": the __type and message it answers with
         self.calls: list[dict] = []
         self.release = threading.Event()
 
@@ -71,9 +72,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif mode == "fail":
             self.send_response(400)
             self.send_header("x-amzn-ErrorType", "NotAuthorizedException:http://internal.amazon.com/")
+        elif mode == "cognito":  # as Cognito answers: the type in a header and the body, with a message
+            self.send_response(400)
+            self.send_header("x-amzn-ErrorType", f"{self.server.error[0]}:")
         else:
             self.send_response(200)
         answer = b"{}" if mode == "ok" else json.dumps({"message": "token " + ACCESS_TOKEN}).encode()
+        if mode == "cognito":
+            kind, message = self.server.error
+            answer = json.dumps({"__type": kind, "message": f"{message} {ACCESS_TOKEN}"}).encode()
         self.send_header("Content-Type", "application/x-amz-json-1.1")
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
@@ -166,6 +173,47 @@ def test_a_failing_endpoint_is_logged_without_the_token_and_logout_completes(
     assert ACCESS_TOKEN not in caplog.text
     assert ACCESS_TOKEN.split(".")[1] not in caplog.text
     assert elapsed < 10, "bounded by the 2 s deadline, not by the server"
+
+
+COGNITO_REFUSALS = {
+    # Cognito's own messages (its API's NotAuthorizedException texts; TooManyRequestsException).
+    "missing scope": (
+        ("NotAuthorizedException", "Access Token does not have required scopes"),
+        [
+            "NotAuthorizedException",
+            "lacks the scope aws.cognito.signin.user.admin",
+            "AllowedOAuthScopes",
+            "Scope of every ALB authenticate rule",
+            "logout.yaml, its Scope parameter",
+            "until SessionTimeout",
+        ],
+    ),
+    "revoked": (
+        ("NotAuthorizedException", "Access Token has been revoked"),
+        ["NotAuthorizedException", "already revoked"],
+    ),
+    "expired": (("NotAuthorizedException", "Access Token has expired"), ["had expired"]),
+    "throttled": (
+        ("TooManyRequestsException", "Rate exceeded"),
+        ["TooManyRequestsException", "throttled", "until SessionTimeout"],
+    ),
+    "unknown refusal": (("NotAuthorizedException", "Something new"), ["Cognito refused the token"]),
+}
+
+
+@pytest.mark.parametrize(("error", "says"), COGNITO_REFUSALS.values(), ids=COGNITO_REFUSALS.keys())
+def test_a_cognito_refusal_is_logged_with_its_cause_and_fix_never_the_token(
+    configured, idp, caplog, error, says
+) -> None:
+    idp.mode, idp.error = "cognito", error
+    with caplog.at_level(logging.DEBUG):
+        assert_logged_out(configured(signed_in(), None))
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith("GlobalSignOut failed (logging out anyway): HTTP 400 "), warning
+    for words in says:
+        assert words in warning, (words, warning)
+    assert ACCESS_TOKEN.split(".")[1] not in caplog.text
+    assert error[1] not in caplog.text, "Cognito's own text is read, not repeated"
 
 
 def test_an_unreachable_endpoint_is_logged_and_logout_completes(configured, caplog) -> None:

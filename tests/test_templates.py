@@ -233,7 +233,12 @@ def test_stack_sign_in_client_and_listener() -> None:
     client = resources["UserPoolClient"]["Properties"]
     assert client["GenerateSecret"] is True, "the ALB is a confidential client"
     assert client["AllowedOAuthFlows"] == ["code"]
-    assert set(client["AllowedOAuthScopes"]) == {"openid", "email", "profile"}
+    assert set(client["AllowedOAuthScopes"]) == {
+        "openid",
+        "email",
+        "profile",
+        "aws.cognito.signin.user.admin",
+    }
     assert client["CallbackURLs"] == [{"Fn::Sub": "https://${DomainName}/oauth2/idpresponse"}]
     assert client["LogoutURLs"] == [
         resources["LogoutFunction"]["Properties"]["Environment"]["Variables"]["APP_LOGOUT_URL"]

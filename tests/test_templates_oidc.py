@@ -107,7 +107,7 @@ def test_cognito_mode_is_the_user_pool_as_before(logout_by) -> None:
             "UserPoolArn": {"Fn::GetAtt": ["UserPool", "Arn"]},
             "UserPoolClientId": {"Ref": "UserPoolClient"},
             "UserPoolDomain": {"Ref": "CognitoDomainPrefix"},
-            "Scope": "openid email profile",
+            "Scope": "openid email profile aws.cognito.signin.user.admin",
             "SessionCookieName": {"Ref": "SessionCookieName"},
             "SessionTimeout": {"Ref": "SessionTimeout"},
             "OnUnauthenticatedRequest": on_unauthenticated,

@@ -70,4 +70,17 @@ def dev_config(args: argparse.Namespace) -> DevConfig:
         lambda_headers=getattr(args, "lambda_headers", None) or "multi",
         idp=getattr(args, "idp", None) or "cognito",
         logout_by=getattr(args, "logout_by", None) or "lambda",
+        **_fidelity(args),
     )
+
+
+def _fidelity(args: argparse.Namespace) -> dict[str, object]:
+    """The flags that set AWS's behaviours (scope, token and sign-in lifetimes, issuer format, prompt)."""
+    names = (
+        "scope",
+        "access_token_seconds",
+        "managed_login_seconds",
+        "cognito_issuer",
+        "force_sign_in_prompt",
+    )
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}

@@ -3,6 +3,11 @@
 The ``state`` sent to the hosted UI carries the path to return to, signed with a key of this
 process; the path is checked to be same-origin both when the state is made and when it is used,
 so neither a crafted first request nor a crafted callback can redirect off-site.
+
+A session is good until its access token expires (``access_token_seconds``); then, as the ALB does,
+the stand-in asks the IdP again with the refresh token (ALB user guide, "Authenticate users using an
+Application Load Balancer", Authentication logout) and either renews the session cookie or, when the
+refresh token was revoked, sends the browser to sign in.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import hmac
 import json
 import secrets
 import time
+from dataclasses import replace
 from urllib.parse import urlencode, urlsplit
 
 import jwt
@@ -36,6 +42,7 @@ from streamlit_alb_auth.testing import LocalAlbSigner
 
 STATE_SECONDS = 600
 IDENTITY_HEADERS = ("x-amzn-oidc-data", "x-amzn-oidc-accesstoken", "x-amzn-oidc-identity")
+RENEWED = web.RequestKey("alb_dev_renewed_session", AlbSession)
 
 
 def safe_return_path(target: str) -> str | None:
@@ -99,11 +106,36 @@ class AlbAuthenticate:
         self.states = StateSigner()
 
     def session_of(self, request: web.Request) -> AlbSession | None:
-        """The request's live session: sealed by us, unexpired, and its user not signed out since."""
+        """The request's session, sealed by us and within SessionTimeout; refreshed when its access
+        token has expired (``request[RENEWED]`` is then the session to write back), ``None`` when that
+        refresh is refused: the browser signs in again."""
         session = self.sealer.open(reassemble_cookie(request.cookies, self.config.cookie_name))
-        if session is None or not self.hosted_ui.revocations.allows(session.sub, session.issued_at):
+        if session is None or not session.needs_refresh():
+            return session
+        if not self.hosted_ui.refresh(session):
             return None
-        return session
+        renewed = self.renewed(session)
+        request[RENEWED] = renewed
+        return renewed
+
+    def renewed(self, session: AlbSession) -> AlbSession:
+        """The session with what a refresh grant returns: new access and ID tokens, the same refresh token."""
+        user = next(user for user in self.config.users if user.sub == session.sub)
+        access_token, expires_at = self._access_token(user, session.scope)
+        return replace(
+            session,
+            groups=user.groups,
+            access_token=access_token,
+            access_expires_at=expires_at,
+            id_token=self._id_token(user, self.config.access_token_seconds),
+        )
+
+    def _access_token(self, user: DevUser, scope: str) -> tuple[str, float]:
+        seconds = self.config.access_token_seconds
+        token = self.pool.access_token(
+            user.sub, groups=user.groups, username=user.username, expires_in=seconds, claims={"scope": scope}
+        )
+        return token, time.time() + seconds
 
     def identity_headers(self, session: AlbSession) -> dict[str, str]:
         """Fresh headers for one request, signed now, as the ALB signs each request it forwards."""
@@ -130,9 +162,11 @@ class AlbAuthenticate:
             "response_type": "code",
             "client_id": self.config.client_id,
             "redirect_uri": opened.callback_url,
-            "scope": "openid email profile",
+            "scope": self.config.sign_in_scope,
             "state": self.states.make(return_path),
         }
+        if self.config.force_sign_in_prompt:  # the rule's AuthenticationRequestExtraParams
+            query["prompt"] = "login"
         # The hosted UI shares the app's origin here, so its cookie and the session's stay together.
         return redirect(f"{opened.public_url}/oauth2/authorize?{urlencode(query)}")
 
@@ -141,29 +175,31 @@ class AlbAuthenticate:
         return_path = self.states.read(request.query.get("state", ""))
         if return_path is None:
             return error_page(401, "invalid or expired state")
-        user = self.hosted_ui.redeem(request.query.get("code", ""), f"http://{request.host}{CALLBACK_PATH}")
-        if user is None:
+        granted = self.hosted_ui.redeem(
+            request.query.get("code", ""), f"http://{request.host}{CALLBACK_PATH}"
+        )
+        if granted is None:
             return error_page(401, "invalid or expired authorization code")
         answer = redirect(return_path)
-        self.set_session(answer, self.new_session(user))
+        self.set_session(answer, self.new_session(*granted))
         return answer
 
-    def new_session(self, user: DevUser) -> AlbSession:
+    def new_session(self, user: DevUser, scope: str) -> AlbSession:
         """What the token endpoint would return, kept (as the ALB keeps it) in the session."""
-        seconds, now = self.config.session_seconds, time.time()
-        access_token = self.pool.access_token(
-            user.sub, groups=user.groups, username=user.username, expires_in=seconds
-        )
+        now = time.time()
+        access_token, access_expires_at = self._access_token(user, scope)
         return AlbSession(
             sub=user.sub,
             email=user.email,
             username=user.username,
             groups=user.groups,
             access_token=access_token,
-            expires_at=now + seconds,
-            id_token=self._id_token(user, seconds),
+            expires_at=now + self.config.session_seconds,
+            id_token=self._id_token(user, self.config.access_token_seconds),
             refresh_token=opaque_refresh_token(),
             issued_at=now,
+            scope=scope,
+            access_expires_at=access_expires_at,
         )
 
     def _id_token(self, user: DevUser, seconds: int) -> str:
@@ -184,11 +220,11 @@ class AlbAuthenticate:
         return jwt.encode(claims, self.pool.private_key, algorithm="RS256", headers={"kid": self.pool.kid})
 
     def set_session(self, response: web.StreamResponse, session: AlbSession) -> None:
-        """Write every shard, and expire the ones a larger, older session may have left behind."""
+        """Write every shard, and expire the ones a larger, older session may have left behind.
+        A renewed session keeps its SessionTimeout: the cookies live only as long as it has left."""
         shards = shard_cookie(self.config.cookie_name, self.sealer.seal(session))
+        seconds = max(1, round(session.expires_at - time.time()))
         for name, value in shards:
-            response.set_cookie(
-                name, value, path="/", httponly=True, samesite="Lax", max_age=self.config.session_seconds
-            )
+            response.set_cookie(name, value, path="/", httponly=True, samesite="Lax", max_age=seconds)
         for name in shard_names(self.config.cookie_name)[len(shards) :]:
             response.del_cookie(name, path="/", httponly=True, samesite="Lax")

@@ -8,7 +8,7 @@ from importlib import resources
 import aiohttp
 from aiohttp import web
 
-from streamlit_alb_auth.devserver.alb import AlbAuthenticate
+from streamlit_alb_auth.devserver.alb import RENEWED, AlbAuthenticate
 from streamlit_alb_auth.devserver.config import CALLBACK_PATH, SIGNED_OUT_PATH, DevConfig
 from streamlit_alb_auth.devserver.keyserver import key_routes
 from streamlit_alb_auth.devserver.lambda_target import LambdaHandler, LogoutTarget, app_route_location
@@ -30,7 +30,11 @@ def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None)
     pool = (
         oidc_provider(config)
         if config.idp == "oidc"
-        else LocalCognitoPool(user_pool_id=config.user_pool_id, client_id=config.client_id)
+        else LocalCognitoPool(
+            user_pool_id=config.user_pool_id,
+            client_id=config.client_id,
+            updated_issuer=config.cognito_issuer == "updated",
+        )
     )
     signer = LocalAlbSigner(alb_arn=config.alb_arn, client_id=config.client_id, issuer=pool.issuer)
     hosted_ui = HostedUi(config, pool)
@@ -52,10 +56,16 @@ def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None)
             if session is None:
                 return authenticate.start_sign_in(request)
             identity = authenticate.identity_headers(session)
+        renewed = request.get(RENEWED)
+
+        def finish(response: web.StreamResponse) -> None:
+            if renewed is not None:  # the session was refreshed on the way: the browser keeps the new one
+                authenticate.set_session(response, renewed)
+
         client = request.app[UPSTREAM_CLIENT]
         if is_websocket(request):
-            return await forward_websocket(request, client, config.upstream_url, identity)
-        return await forward_http(request, client, config.upstream_url, identity)
+            return await forward_websocket(request, client, config.upstream_url, identity, finish)
+        return await forward_http(request, client, config.upstream_url, identity, finish)
 
     async def app_logout(request: web.Request) -> web.StreamResponse:
         """``--logout-by app``: the logout rule authenticates (allow), then forwards to the app's own

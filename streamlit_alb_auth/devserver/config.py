@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
+from streamlit_alb_auth.cognito import user_pool_issuer
 from streamlit_alb_auth.devserver.users import DEFAULT_USERS, DevUser
+from streamlit_alb_auth.templates.logout_lambda import SIGN_OUT_SCOPE
 
 LOCAL_ALB_ARN = (
     "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/alb-auth-dev/0000000000000000"
@@ -26,6 +29,18 @@ COGNITO_IDP_PATH = "/_alb_dev/cognito-idp/"
 SIGNED_OUT_PATH = "/signed-out"
 DEFAULT_SESSION_SECONDS = 28800
 """The templates' SessionTimeout default: 8 hours."""
+DEFAULT_SCOPE = f"openid email profile {SIGN_OUT_SCOPE}"
+"""What stack.yaml's authenticate-cognito rules ask for (a test holds the two equal)."""
+OIDC_SCOPE = "openid email profile"
+"""What its authenticate-oidc rules ask for: the Cognito scope means nothing to other providers."""
+DEFAULT_ACCESS_TOKEN_SECONDS = 15 * 60
+"""stack.yaml's AccessTokenMinutes default, in seconds."""
+MANAGED_LOGIN_SECONDS = 3600
+"""How long Cognito's managed login reuses a sign-in without asking again: 60 minutes by default
+(Cognito API reference, ClientSSOSessionConfigType.MaxValidityMinutes; the 1-hour "cognito" cookie of
+the AWS knowledge center article on the logout endpoint and GlobalSignOut)."""
+COGNITO_ISSUERS = ("original", "updated")
+_SCOPE = re.compile(r"[!#-\[\]-~]+( [!#-\[\]-~]+)*")  # RFC 6749 scope-token characters, space-separated
 LAMBDA_HEADER_MODES = ("multi", "single")
 # The templates' LogoutBy: the logout rule forwards to the Lambda, or to the app's own route.
 LOGOUT_BY = ("lambda", "app")
@@ -54,6 +69,12 @@ class DevConfig:
     data_token_seconds: int = 120
     idp: str = "cognito"
     logout_by: str = "lambda"
+    scope: str = ""
+    """The scopes the ALB rule asks for; empty: what stack.yaml asks for with ``idp``."""
+    access_token_seconds: int = DEFAULT_ACCESS_TOKEN_SECONDS
+    managed_login_seconds: int = MANAGED_LOGIN_SECONDS
+    cognito_issuer: str = "original"
+    force_sign_in_prompt: bool = False
     exempt_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/_stcore/health"}))
 
     @property
@@ -94,6 +115,14 @@ class DevConfig:
             raise ValueError(f"lambda_headers must be one of {', '.join(LAMBDA_HEADER_MODES)}")
         if not 1 <= self.session_seconds <= 604800:
             raise ValueError("the session timeout is 1 to 604800 seconds, as on the ALB")
+        if self.scope and not _SCOPE.fullmatch(self.scope):
+            raise ValueError("the scope is space-separated scope names, e.g. 'openid email profile'")
+        if not 1 <= self.access_token_seconds <= 86400:
+            raise ValueError("the access token lifetime is 1 to 86400 seconds (Cognito: 5 minutes to a day)")
+        if not 0 <= self.managed_login_seconds <= 129600 * 60:
+            raise ValueError("the managed login session is 0 to 90 days, as Cognito allows")
+        if self.cognito_issuer not in COGNITO_ISSUERS:
+            raise ValueError(f"cognito_issuer must be one of {', '.join(COGNITO_ISSUERS)}")
 
     @property
     def sign_out_url(self) -> str:
@@ -104,6 +133,15 @@ class DevConfig:
     def oidc_issuer(self) -> str:
         """The generic provider's issuer (``--idp oidc``), where the app's server reaches it."""
         return self.loopback_url + OIDC_PATH
+
+    @property
+    def sign_in_scope(self) -> str:
+        return self.scope or (OIDC_SCOPE if self.idp == "oidc" else DEFAULT_SCOPE)
+
+    @property
+    def cognito_issuer_url(self) -> str:
+        """The user pool's issuer in the format ``cognito_issuer`` names."""
+        return user_pool_issuer(self.user_pool_id, updated=self.cognito_issuer == "updated")
 
     def app_environment(self) -> dict[str, str]:
         """What the Streamlit app needs to verify tokens exactly as it would behind a real ALB."""
@@ -117,11 +155,10 @@ class DevConfig:
                 "ALB_AUTH_AUDIENCE": self.client_id,
                 "ALB_AUTH_GROUPS_CLAIM": OIDC_GROUPS_CLAIM,
             }
-        region = self.user_pool_id.split("_", 1)[0]
         return {
             "ALB_AUTH_ALB_ARN": self.alb_arn,
             "ALB_AUTH_CLIENT_ID": self.client_id,
-            "ALB_AUTH_ISSUER": f"https://cognito-idp.{region}.amazonaws.com/{self.user_pool_id}",
+            "ALB_AUTH_ISSUER": self.cognito_issuer_url,
             "ALB_AUTH_KEY_URL": self.loopback_url + KEYS_PATH,
             "ALB_AUTH_USER_POOL_ID": self.user_pool_id,
             "ALB_AUTH_JWKS_URL": self.loopback_url + JWKS_PATH,

@@ -31,6 +31,8 @@ HOP_BY_HOP = frozenset(
     }
 )
 MAX_WEBSOCKET_MESSAGE = 200 * 1024 * 1024  # Streamlit's default server.maxMessageSize
+# What the ALB adds to an answer before it goes out: the renewed session cookie, after a refresh.
+Finish = Callable[[web.StreamResponse], None]
 # A peer that went away: aiohttp's ClientConnectionResetError is both of these.
 GONE = (ConnectionError, aiohttp.ClientConnectionError)
 
@@ -71,11 +73,13 @@ async def forward_http(
     client: aiohttp.ClientSession,
     upstream: str,
     identity: Mapping[str, str],
+    finish: Finish | None = None,
     *,
     location: Callable[[str], str] | None = None,
 ) -> web.StreamResponse:
     """Stream the request to ``upstream`` and its answer back, bytes untouched (no decompression);
-    ``location``, if given, translates the answer's ``Location``."""
+    ``finish`` adds to the answer's headers before they go out; ``location``, if given, translates
+    the answer's ``Location``."""
     body = request.content if request.body_exists else None
     try:
         async with client.request(
@@ -92,6 +96,8 @@ async def forward_http(
                     response.headers.add(name, location(value) if translate else value)
             if answer.content_length is not None:
                 response.content_length = answer.content_length
+            if finish is not None:
+                finish(response)
             await response.prepare(request)
             async for chunk in answer.content.iter_any():
                 await response.write(chunk)
@@ -102,7 +108,11 @@ async def forward_http(
 
 
 async def forward_websocket(
-    request: web.Request, client: aiohttp.ClientSession, upstream: str, identity: Mapping[str, str]
+    request: web.Request,
+    client: aiohttp.ClientSession,
+    upstream: str,
+    identity: Mapping[str, str],
+    finish: Finish | None = None,
 ) -> web.StreamResponse:
     """Open the same websocket upstream (same subprotocols), then pump messages both ways."""
     offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
@@ -121,6 +131,8 @@ async def forward_websocket(
     to_browser = web.WebSocketResponse(
         protocols=[to_app.protocol] if to_app.protocol else [], max_msg_size=MAX_WEBSOCKET_MESSAGE
     )
+    if finish is not None:
+        finish(to_browser)
     pumps: list[asyncio.Task[None]] = []
     try:
         await to_browser.prepare(request)

@@ -2,9 +2,12 @@
 
 Like the ALB, the session travels in the cookie itself (sealed with AES-GCM under a key that lives
 only in this process): expiring the cookies logs one browser out, and a copy of them stays valid
-until it expires, unless the user's tokens were revoked. Cognito's ``GlobalSignOut`` revokes the
-refresh token, and the ALB finds out at its next refresh; the stand-in keeps the time of each
-user's last ``GlobalSignOut`` (``Revocations``) and ends every older session of theirs at once.
+until its access token expires. Then the ALB asks the IdP again with the refresh token (ALB user
+guide, "Authenticate users using an Application Load Balancer", Authentication logout: a session
+cookie with an expired access token and a refresh token makes the load balancer contact the IdP),
+so a session outlives a revocation by up to the access token's lifetime. Cognito's ``GlobalSignOut``
+revokes the user's refresh tokens (Cognito API reference, GlobalSignOut); the stand-in keeps the time
+of each user's last one (``Revocations``): a refresh token issued before it no longer refreshes.
 """
 
 from __future__ import annotations
@@ -43,9 +46,17 @@ class AlbSession:
     id_token: str = ""
     refresh_token: str = ""
     issued_at: float = 0.0
+    """When the user signed in: when the refresh token was issued."""
+    scope: str = ""
+    access_expires_at: float = 0.0
 
     def is_expired(self, now: float | None = None) -> bool:
+        """Past the ALB's SessionTimeout: the cookie is worthless, whatever the tokens say."""
         return (time.time() if now is None else now) >= self.expires_at
+
+    def needs_refresh(self, now: float | None = None) -> bool:
+        """Its access token has expired: the ALB must ask the IdP before letting it through again."""
+        return (time.time() if now is None else now) >= self.access_expires_at
 
 
 def opaque_refresh_token() -> str:
@@ -102,7 +113,9 @@ class SessionSealer:
 
 
 class Revocations:
-    """When each user last signed out everywhere; a session or token issued before that is dead."""
+    """When each user last signed out everywhere (``GlobalSignOut``): a refresh or access token issued
+    before that is dead (an access token is refused by Cognito's own API and userInfo at once; the app,
+    which checks it with the JWKS alone, accepts it until it expires, as it would in production)."""
 
     def __init__(self) -> None:
         self._signed_out_at: dict[str, float] = {}

@@ -81,7 +81,13 @@ def run_doctor(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     >>> from streamlit_alb_auth.cli import main
     >>> main(["doctor", "--url", "https://app.example.com/"])  # doctest: +SKIP
     """
-    if args.url:
+    if getattr(args, "template", None):
+        from pathlib import Path
+
+        from streamlit_alb_auth.doctor.revocation import check_template
+
+        checks = check_template(Path(args.template))
+    elif args.url:
         from streamlit_alb_auth.doctor.live import check_deployment
 
         checks = check_deployment(

@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from streamlit_alb_auth.doctor import Check, fail, ok, warn
+from streamlit_alb_auth.doctor.revocation import scope_check
 from streamlit_alb_auth.errors import ConfigurationError, FetchError
 from streamlit_alb_auth.fetch import Fetcher, FetchResponse, is_loopback_host
 
@@ -79,7 +80,7 @@ def check_deployment(
         root = site.get(url)
     except FetchError as error:
         return [_unreachable(url, error)]
-    checks = [_tls(site), _sign_in(site, root), _health(site, health_path)]
+    checks = [_tls(site), _sign_in(site, root), *_revocation(site, root), _health(site, health_path)]
     logout, back = _logout(site, logout_path, cookie_name)
     checks += [logout, _signed_out(site, back), _hsts(site)]
     return checks
@@ -152,6 +153,16 @@ def _sign_in(site: _Site, root: FetchResponse) -> Check:
             f"list {site.base}{CALLBACK_PATH} as the app client's callback URL and open the app by that host",
         )
     return ok("sign-in", f"/ redirects to {endpoint} (client_id={site.client_id}, callback={callback})")
+
+
+def _revocation(site: _Site, root: FetchResponse) -> list[Check]:
+    """What the sign-in redirect shows of revocation: the scope the ALB asks Cognito for."""
+    query = _authorize_query(site, root)
+    endpoint = urlsplit(root.headers.get("location", ""))
+    cognito = endpoint.path == "/oauth2/authorize" or (endpoint.hostname or "").endswith(".amazoncognito.com")
+    if query is None or not cognito:
+        return []  # another provider: revocation is its own (README: logout with other providers)
+    return [scope_check(query.get("scope"), "the ALB's sign-in")]
 
 
 def _health(site: _Site, path: str) -> Check:

@@ -3,7 +3,8 @@
 Run it in the app's container or folder (so its environment, ``.streamlit/secrets.toml`` and
 ``.streamlit/config.toml`` are the ones read): the ARN parses, the region's ALB key service and the
 IdP's JWKS answer from here, this clock agrees with theirs, Streamlit's ``server.trustedUserHeaders``
-maps no ``x-amzn-oidc-*`` header, and the logout cookie name is the listener's.
+maps no ``x-amzn-oidc-*`` header, the logout cookie name is the listener's, and (where the app runs
+the logout route itself) that logout can revoke.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from streamlit_alb_auth.config import AlbAuthSettings, resolve_settings
 from streamlit_alb_auth.doctor import Check, fail, ok, warn
+from streamlit_alb_auth.doctor.revocation import check_logout_route
 from streamlit_alb_auth.errors import ConfigurationError, FetchError
 from streamlit_alb_auth.fetch import Fetcher, FetchResponse
 from streamlit_alb_auth.idp import user_pool_issuer
@@ -52,6 +54,7 @@ def check_configuration(
     unrelated = [
         _trusted_user_headers(trusted_user_headers or _streamlit_trusted_user_headers),
         _cookie_name(cookie_name, env),
+        *filter(None, [check_logout_route(env)]),
     ]
     try:
         settings = resolve_settings({}, environ=env)

@@ -17,6 +17,9 @@ one logout logic: the Lambda, the app's own logout route and the local stand-in 
   end-session endpoint (``IDP_LOGOUT_URL``; the return URL in ``IDP_REDIRECT_PARAM``, default
   ``post_logout_redirect_uri``; ``client_id`` sent only when ``IDP_CLIENT_ID`` is set), with
   ``APP_LOGOUT_URL`` as the return URL.
+- When Cognito refuses ``GlobalSignOut`` the log line says why and what to do (a missing scope, a
+  revoked or expired token, throttling), from Cognito's error type and a fixed reading of its message;
+  neither the token nor Cognito's own text is logged.
 
     >>> env = {"IDP_LOGOUT_URL": "https://id.example/logout", "APP_LOGOUT_URL": "https://app.example/"}
     >>> plan(env, {"shard": "3"}, multi=False).location
@@ -48,6 +51,28 @@ CLIENT = re.compile(r"[A-Za-z0-9]{1,128}")
 TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")
 PARAM = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 JWT = re.compile(r"[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+")
+# GlobalSignOut needs this scope in the access token (Cognito API reference, GlobalSignOut).
+SIGN_OUT_SCOPE = "aws.cognito.signin.user.admin"
+MISSING_SCOPE = (
+    f"the access token lacks the scope {SIGN_OUT_SCOPE}, so nothing was revoked and a copy of this "
+    "session cookie keeps working until SessionTimeout. Fix: request the scope in the app client's "
+    "AllowedOAuthScopes and in the Scope of every ALB authenticate rule (stack.yaml asks for it; with "
+    "logout.yaml, its Scope parameter and the listener's own rules); users get it at their next sign-in"
+)
+# Cognito's NotAuthorizedException messages, read for a cause; what is logged is ours, never theirs.
+NOT_AUTHORIZED = (
+    ("scope", MISSING_SCOPE),
+    ("revoked", "the access token was already revoked (signed out elsewhere): nothing left to revoke"),
+    (
+        "expired",
+        "the access token had expired, so this call revoked nothing; the ALB's refresh token "
+        "lives on until SessionTimeout unless the user signs out again with a fresh session",
+    ),
+)
+THROTTLED = (
+    "Cognito throttled the call, so nothing was revoked and a copy of this session cookie keeps "
+    "working until SessionTimeout; if it recurs, raise the user pool's request-rate quota (Cognito quotas)"
+)
 
 
 class Plan(NamedTuple):
@@ -153,8 +178,7 @@ def global_sign_out(url: str, token: str, timeout: float = 2.0) -> bool:
                 answer.read(4096)
             outcome[0] = ""
         except urllib.error.HTTPError as error:
-            kind = str(error.headers.get("x-amzn-ErrorType", "")).split(":")[0]
-            outcome[0] = f"HTTP {error.code} {kind if TOKEN.fullmatch(kind) else ''}".strip()
+            outcome[0] = refusal(error.code, error.headers.get("x-amzn-ErrorType", ""), error.read(4096))
         except (OSError, ValueError, http.client.HTTPException) as error:
             outcome[0] = type(error).__name__
 
@@ -164,6 +188,26 @@ def global_sign_out(url: str, token: str, timeout: float = 2.0) -> bool:
     if outcome[0]:
         log.warning("GlobalSignOut failed (logging out anyway): %s", outcome[0])
     return not outcome[0]
+
+
+def refusal(status: int, error_type: str, body: bytes) -> str:
+    """Why Cognito refused, and what to do, from its error type (the header, or the body's ``__type``)
+    and the gist of its message; Cognito's own text and the token never reach the log."""
+    try:
+        answer = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        answer = {}
+    answer = answer if isinstance(answer, dict) else {}
+    kind = str(error_type or answer.get("__type", "")).split(":")[0].split("#")[-1]
+    kind = kind if TOKEN.fullmatch(kind) else ""
+    message = str(answer.get("message") or answer.get("Message") or "").lower()
+    reason = f"HTTP {status} {kind}".strip()
+    if kind == "NotAuthorizedException":
+        found = next((why for word, why in NOT_AUTHORIZED if word in message), "Cognito refused the token")
+        return f"{reason}: {found}"
+    if kind == "TooManyRequestsException":
+        return f"{reason}: {THROTTLED}"
+    return reason
 
 
 def _header(event: dict, name: str) -> str:

@@ -70,7 +70,7 @@ def signed_in(context: BrowserContext, base_url: str) -> Page:
 def test_st_user_is_the_verified_user_whatever_the_browser_sends(door, context):
     context.set_extra_http_headers(FORGED)
     page = signed_in(context, door.base_url)
-    expect(page.get_by_text("groups: None, logged in: true")).to_be_visible()
+    expect(page.get_by_text("groups: None, logged in: True")).to_be_visible()
     page.reload()
     expect(page.get_by_role("heading", name=f"Door: {EMAIL}")).to_be_visible()
 

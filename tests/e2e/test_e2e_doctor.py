@@ -32,6 +32,7 @@ def test_doctor_passes_against_the_dev_server(start_dev_server, tmp_path, header
     assert {name: check["status"] for name, check in checks.items()} == {
         "tls": "warn",
         "sign-in": "ok",
+        "revocation": "ok",
         "health": "ok",
         "logout": "ok",
         "signed-out": "ok",

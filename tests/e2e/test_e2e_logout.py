@@ -1,4 +1,5 @@
-"""Logout in a real browser: the signed-out page, a copied cookie that dies, single-value Lambda mode."""
+"""Logout in a real browser: the signed-out page, single-value Lambda mode (a copied cookie, other
+browsers and revocation: test_e2e_revocation.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from conftest import DevServer, wait_for_app_run
 from playwright.sync_api import BrowserContext, Page, expect
-from test_e2e_demo import FOOTER, SESSION_COOKIE, session_cookies, sign_in
+from test_e2e_demo import FOOTER, session_cookies, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -48,29 +49,6 @@ def test_logout_lands_on_the_signed_out_page_and_sign_in_again_works(dev_server,
     page.get_by_role("button", name=re.compile("Sign in as user@example.com")).click()
     expect(page.get_by_text(FOOTER)).to_be_visible()
     wait_for_app_run(page)
-
-
-def test_a_session_cookie_copied_before_logout_is_dead_after_it(dev_server, browser, context):
-    page = context.new_page()
-    sign_in(page, dev_server.base_url, "user@example.com")
-    copied = [cookie for cookie in context.cookies() if SESSION_COOKIE.fullmatch(cookie["name"])]
-    assert len(copied) >= 2
-
-    thief = browser.new_context()
-    try:
-        thief.add_cookies(copied)
-        assert opens_the_app(thief, dev_server), "the copy works while the user is signed in"
-        log_out(page, dev_server)
-
-        replay = browser.new_context()
-        try:
-            replay.add_cookies(copied)
-            assert not opens_the_app(replay, dev_server)
-        finally:
-            replay.close()
-        assert not opens_the_app(thief, dev_server)
-    finally:
-        thief.close()
 
 
 def test_single_value_lambda_mode_expires_every_shard(single_value_server, context):
