@@ -18,7 +18,6 @@ from conftest import DevServer
 from playwright.sync_api import BrowserContext, expect
 
 pytestmark = pytest.mark.e2e
-SLOW = 20_000
 APP = """
 import streamlit as st
 
@@ -52,7 +51,7 @@ def signed_in_page(context: BrowserContext, server: DevServer) -> object:
     page = context.new_page()
     page.goto(server.base_url + "/")
     page.get_by_role("button", name=re.compile(f"Sign in as {re.escape(EMAIL)}")).click()
-    expect(page.get_by_role("heading", name=f"Signed in: {EMAIL}")).to_be_visible(timeout=SLOW)
+    expect(page.get_by_role("heading", name=f"Signed in: {EMAIL}")).to_be_visible()
     return page
 
 
@@ -61,7 +60,7 @@ def opens_the_app(context: BrowserContext, server: DevServer) -> bool:
     page.goto(server.base_url + "/")
     app = page.get_by_role("heading", name=f"Signed in: {EMAIL}")
     sign_in = page.get_by_role("heading", name="Sign in")
-    expect(app.or_(sign_in)).to_be_visible(timeout=SLOW)
+    expect(app.or_(sign_in)).to_be_visible()
     opened = app.is_visible()
     page.close()
     return opened
@@ -71,7 +70,7 @@ def test_the_app_s_own_route_logs_out_and_revokes_through_the_stand_in(app_logou
     page = signed_in_page(context, app_logout)
     copied = [cookie for cookie in context.cookies() if SESSION_COOKIE.fullmatch(cookie["name"])]
     page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("heading", name="You have signed out")).to_be_visible(timeout=SLOW)
+    expect(page.get_by_role("heading", name="You have signed out")).to_be_visible()
     assert page.url == app_logout.base_url + "/signed-out"
     assert [c for c in context.cookies() if SESSION_COOKIE.fullmatch(c["name"])] == []
     # Only GlobalSignOut, sent by the app's route with the forwarded access token, ends a copy.

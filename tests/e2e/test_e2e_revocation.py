@@ -21,7 +21,7 @@ import pytest
 from conftest import DevServer
 from playwright.sync_api import Browser, BrowserContext, Route, expect
 from test_e2e_demo import FOOTER, SESSION_COOKIE, sign_in
-from test_e2e_logout import SLOW, log_out
+from test_e2e_logout import log_out
 
 pytestmark = pytest.mark.e2e
 WINDOW = 25  # seconds: access tokens live this long here (15 minutes in the reference stack)
@@ -60,7 +60,7 @@ def shown(context: BrowserContext, server: DevServer) -> str:
     page.goto(server.base_url + "/")
     app, sign_in_page = page.get_by_text(FOOTER), page.get_by_role("heading", name="Sign in")
     try:
-        expect(app.or_(sign_in_page)).to_be_visible(timeout=45_000)  # two shared cores, several servers
+        expect(app.or_(sign_in_page)).to_be_visible()
     except AssertionError:
         page.close()
         return "blank"
@@ -128,7 +128,7 @@ def test_after_logout_sign_in_again_asks_for_credentials(short_tokens, context):
     sign_in(page, short_tokens.base_url, "user@example.com")
     log_out(page, short_tokens)
     page.get_by_role("link", name="Sign in again").click()
-    expect(page).to_have_title(re.compile("Sign in"), timeout=SLOW)
+    expect(page).to_have_title(re.compile("Sign in"))
     expect(page.get_by_role("button", name=re.compile("Sign in as user@example.com"))).to_be_visible()
 
 
@@ -147,7 +147,7 @@ def test_without_the_idp_logout_sign_in_again_would_not_ask(short_tokens, contex
     page.route(re.compile(re.escape(short_tokens.base_url) + "/cognito/logout"), skip_idp_logout)
     log_out(page, short_tokens)
     page.get_by_role("link", name="Sign in again").click()
-    expect(page.get_by_text(FOOTER)).to_be_visible(timeout=SLOW)  # straight back in, nobody asked
+    expect(page.get_by_text(FOOTER)).to_be_visible()  # straight back in, nobody asked
 
 
 def test_another_browser_of_the_user_signs_straight_back_in_after_its_access_token(
