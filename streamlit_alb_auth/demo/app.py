@@ -5,7 +5,8 @@ Run it behind the local ALB stand-in (no AWS needed)::
     pip install "streamlit-alb-auth[dev]"
     streamlit-alb-auth dev
 
-(``dev`` with no script runs ``./demo_app.py`` if the current folder has one, else this file.)
+(``dev`` with no script runs ``./demo_app.py`` if the current folder has one, else this file; the
+repository's top-level ``demo_app.py`` runs this file, the one copy of the demo.)
 Sign in as ``admin@example.com`` to see the Admin page in the menu; ``user@example.com`` gets
 "not allowed" at its URL (``/admin``).
 
@@ -16,6 +17,7 @@ Behind a real ALB, set ``ALB_AUTH_ALB_ARN`` (and the other ``ALB_AUTH_*`` settin
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import streamlit as st
 
@@ -44,10 +46,13 @@ if not user.is_logged_in:
     st.code('pip install "streamlit-alb-auth[dev]"\nstreamlit-alb-auth dev', language="bash")
     st.stop()
 
+# Beside this file, not beside the entrypoint: the top-level demo_app.py runs this file.
+PAGES = Path(__file__).parent
+
 page = navigation(
     [
-        st.Page("home.py", title="Home", icon=":material/home:"),
-        Page("admin.py", title="Admin", icon=":material/shield_person:", groups=["admin"]),
+        st.Page(PAGES / "home.py", title="Home", icon=":material/home:"),
+        Page(PAGES / "admin.py", title="Admin", icon=":material/shield_person:", groups=["admin"]),
     ],
     user=user,
 )

@@ -153,3 +153,17 @@ def test_health_needs_no_sign_in(dev_server):
     assert (answer.status_code, answer.text) == (200, "ok")
     page = requests.get(dev_server.base_url + "/", allow_redirects=False, timeout=30)
     assert page.status_code == 302
+
+
+def test_the_top_level_demo_app_runs_the_multipage_demo(start_dev_server, browser, tmp_path):
+    """``streamlit-alb-auth dev demo_app.py`` from a checkout: the pages resolve beside the packaged demo."""
+    demo = Path(__file__).resolve().parents[2] / "demo_app.py"
+    with start_dev_server(tmp_path, str(demo)) as server:
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            sign_in(page, server.base_url, "admin@example.com")
+            assert menu(page) == ["Home", "Admin"]
+            open_admin_page(page, server.base_url)
+        finally:
+            context.close()
