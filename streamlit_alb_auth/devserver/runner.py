@@ -96,9 +96,18 @@ def banner(config: DevConfig) -> str:
     users = ", ".join(
         user.email + (f" ({', '.join(user.groups)})" if user.groups else "") for user in config.users
     )
+    machines = ""
+    if config.machine_clients:
+        from streamlit_alb_auth.devserver.machines import MACHINE_CLIENT_ID, MACHINE_SCOPE, TOKEN_PATH
+
+        machines = (
+            f"  machine clients: POST {config.public_url}{TOKEN_PATH} with client id {MACHINE_CLIENT_ID}, "
+            f"secret {config.machine_secret} (scope {MACHINE_SCOPE}); then Bearer on /_stcore/agent/*\n"
+        )
     return (
         f"\n  streamlit-alb-auth dev: open {config.public_url}/\n"
         f"  sign in as: {users}\n"
+        f"{machines}"
         "  Ctrl-C stops both.\n"
     )
 
