@@ -366,3 +366,23 @@ def test_the_flag_turns_it_on_and_the_banner_prints_the_client():
     assert MACHINE_CLIENT_ID in text and config.machine_secret in text and TOKEN_PATH in text
     assert dev_config(build_parser().parse_args(["dev"])).machine_clients is False
     assert config.machine_secret not in repr(config)
+
+
+def test_the_app_gets_only_the_encodings_the_client_offered():
+    """curl offers no gzip: the docs' example must get plain JSON back, as from the ALB."""
+
+    async def scenario(stand: Stand) -> None:
+        bearer = {"Authorization": f"Bearer {await stand.token()}"}
+        async with stand.client.get(
+            stand.base + AGENT, headers=bearer, skip_auto_headers=("Accept-Encoding", "User-Agent")
+        ) as answer:
+            assert answer.status == 200
+        assert "accept-encoding" not in stand.upstream.requests[-1]
+        assert "user-agent" not in stand.upstream.requests[-1]
+        async with stand.client.get(
+            stand.base + AGENT, headers={**bearer, "Accept-Encoding": "br"}
+        ) as answer:
+            assert answer.status == 200
+        assert stand.upstream.requests[-1]["accept-encoding"] == "br"
+
+    run(scenario)

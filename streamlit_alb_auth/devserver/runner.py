@@ -81,7 +81,10 @@ def port_is_free(port: int) -> bool:
 def child_environment(config: DevConfig) -> dict[str, str]:
     """The app's settings (its logout route's too), the URL to open (the demo shows it on the internal
     port), no welcome banner."""
+    # --machine-clients is for the agent API: on, unless the developer set it themselves.
+    agents = {"STREAMLIT_SERVER_ENABLE_AGENT_API": "true"} if config.machine_clients else {}
     return {
+        **agents,
         **os.environ,
         **config.lambda_environment(),
         **config.app_environment(),
