@@ -4,9 +4,12 @@ a machine client runs it (token from /oauth2/token, then the agent API with it),
 from __future__ import annotations
 
 import re
+import time
+from pathlib import Path
 
 import pytest
 import requests
+from conftest import CONDITION_SECONDS
 
 from streamlit_alb_auth.devserver.machines import MACHINE_CLIENT_ID, MACHINE_SCOPE, TOKEN_PATH
 
@@ -14,11 +17,20 @@ pytestmark = pytest.mark.e2e
 APP = 'import streamlit as st\n\nst.title("Agents welcome")\n'
 
 
+def printed_secret(log: Path) -> str:
+    """The banner's secret: the banner follows the health check the fixture waits for, so wait for it."""
+    deadline = time.monotonic() + CONDITION_SECONDS
+    while not (found := re.findall(rf"client id {MACHINE_CLIENT_ID}, secret (\S+) ", log.read_text())):
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+    [secret] = found
+    return secret
+
+
 def test_a_client_credentials_token_opens_the_agent_api_and_nothing_else(start_dev_server, tmp_path):
     (tmp_path / "app.py").write_text(APP)
     with start_dev_server(tmp_path, "app.py", "--machine-clients") as server:
-        log = server.log.read_text()
-        [secret] = re.findall(rf"client id {MACHINE_CLIENT_ID}, secret (\S+) ", log)
+        secret = printed_secret(server.log)
         got = requests.post(
             server.base_url + TOKEN_PATH,
             data={"grant_type": "client_credentials", "scope": MACHINE_SCOPE},
