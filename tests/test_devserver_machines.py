@@ -270,6 +270,9 @@ def test_the_stand_in_covers_the_templates_agent_paths_and_checks_the_same_claim
         "scope": "space-separated-values",
     }
     assert [c["Values"] for c in claims if c["Name"] == "scope"] == [[MACHINE_SCOPE]]
+    client = deployed(MachineClients="cognito")["Resources"]["MachineClient"]["Properties"]
+    assert client["TokenValidityUnits"]["AccessToken"] == "minutes"
+    assert client["AccessTokenValidity"] * 60 == MACHINE_TOKEN_SECONDS
 
 
 # --- the token endpoint --------------------------------------------------------------------------------
