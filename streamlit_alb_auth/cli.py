@@ -140,6 +140,12 @@ def _add_fidelity_flags(parser: argparse.ArgumentParser) -> None:
         "(default: original)",
     )
     parser.add_argument(
+        "--machine-clients",
+        action="store_true",
+        help="emulate stack.yaml's MachineClients cognito: bearer tokens checked on /_stcore/agent/*, "
+        "a local client-credentials client at /oauth2/token (its secret is printed at start-up)",
+    )
+    parser.add_argument(
         "--force-sign-in-prompt",
         action="store_true",
         help="the ALB asks for prompt=login, as stack.yaml's ForceSignInPrompt does: each sign-in asks again",

@@ -125,4 +125,29 @@ def test_live_a_deployment_without_the_scope_warns():
 def test_the_template_flag(tmp_path):
     result = doctor_cli("--template", str(TEMPLATES / "stack.yaml"), "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert [check["status"] for check in json.loads(result.stdout)["checks"]] == ["ok"]
+    checks = json.loads(result.stdout)["checks"]
+    assert [check["status"] for check in checks if check["name"] == "revocation"] == ["ok"]
+    assert {check["status"] for check in checks} == {"ok"}  # the machine-rule checks too
+
+
+def test_a_client_credentials_client_needs_no_sign_out_scope_but_a_code_client_does(tmp_path):
+    client = """
+Resources:
+  Client:
+    Type: AWS::Cognito::UserPoolClient
+    Properties:
+      AllowedOAuthFlows: [{flows}]
+      AllowedOAuthScopes: [streamlit/agent]
+      GenerateSecret: true
+  Rule:
+    Type: AWS::ElasticLoadBalancingV2::ListenerRule
+    Properties:
+      Actions:
+        - Type: authenticate-cognito
+          AuthenticateCognitoConfig:
+            Scope: openid aws.cognito.signin.user.admin
+"""
+    [(status, _)] = checked(tmp_path, client.format(flows="client_credentials"))
+    assert status == "ok"
+    [(status, reason)] = checked(tmp_path, client.format(flows="code"))
+    assert status == "warn" and "app client #1" in reason

@@ -70,6 +70,7 @@ def dev_config(args: argparse.Namespace) -> DevConfig:
         lambda_headers=getattr(args, "lambda_headers", None) or "multi",
         idp=getattr(args, "idp", None) or "cognito",
         logout_by=getattr(args, "logout_by", None) or "lambda",
+        machine_clients=bool(getattr(args, "machine_clients", False)),
         **_fidelity(args),
     )
 

@@ -12,6 +12,7 @@ from streamlit_alb_auth.devserver.alb import RENEWED, AlbAuthenticate
 from streamlit_alb_auth.devserver.config import CALLBACK_PATH, SIGNED_OUT_PATH, DevConfig
 from streamlit_alb_auth.devserver.keyserver import key_routes
 from streamlit_alb_auth.devserver.lambda_target import LambdaHandler, LogoutTarget, app_route_location
+from streamlit_alb_auth.devserver.machines import MachineClients
 from streamlit_alb_auth.devserver.oidc import OidcEndpoints, oidc_provider
 from streamlit_alb_auth.devserver.proxy import forward_http, forward_websocket, is_websocket
 from streamlit_alb_auth.devserver.signin import HostedUi
@@ -39,6 +40,7 @@ def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None)
     signer = LocalAlbSigner(alb_arn=config.alb_arn, client_id=config.client_id, issuer=pool.issuer)
     hosted_ui = HostedUi(config, pool)
     authenticate = AlbAuthenticate(config, hosted_ui, signer, pool)
+    machines = MachineClients(pool, config.machine_secret) if config.machine_clients else None
 
     def identity_of(request: web.Request) -> dict[str, str] | None:
         session = authenticate.session_of(request)
@@ -51,7 +53,12 @@ def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None)
     async def target(request: web.Request) -> web.StreamResponse:
         """The default rule: authenticate (except the health path), then forward to Streamlit."""
         identity: dict[str, str] = {}
-        if request.path not in config.exempt_paths:
+        if machines is not None and machines.covers(request.path):
+            # The machine rule comes before the default (browser) one: its token or its 401, never sign-in.
+            refusal = machines.refusal(request)
+            if refusal is not None:
+                return refusal
+        elif request.path not in config.exempt_paths:
             session = authenticate.session_of(request)
             if session is None:
                 return authenticate.start_sign_in(request)
@@ -97,6 +104,8 @@ def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None)
     app.cleanup_ctx.append(upstream_client)
     app.add_routes(key_routes(signer, pool))
     app.add_routes(hosted_ui.routes())
+    if machines is not None:
+        app.add_routes(machines.routes())
     if config.idp == "oidc":
         app.add_routes(OidcEndpoints(config, pool, hosted_ui).routes())
     app.add_routes(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field, replace
 
 from streamlit_alb_auth.cognito import user_pool_issuer
@@ -75,6 +76,9 @@ class DevConfig:
     managed_login_seconds: int = MANAGED_LOGIN_SECONDS
     cognito_issuer: str = "original"
     force_sign_in_prompt: bool = False
+    machine_clients: bool = False
+    """stack.yaml's MachineClients cognito: the jwt-validation rule and a client-credentials client."""
+    machine_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     exempt_paths: frozenset[str] = field(default_factory=lambda: frozenset({"/_stcore/health"}))
 
     @property

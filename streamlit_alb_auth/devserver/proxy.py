@@ -88,6 +88,9 @@ async def forward_http(
             headers=upstream_headers(request, identity),
             data=body,
             allow_redirects=False,
+            # Only what the client sent: aiohttp would otherwise ask for gzip (and name itself) on its
+            # behalf, and a client that never offered gzip (curl) would get compressed bytes.
+            skip_auto_headers=("Accept-Encoding", "User-Agent"),
         ) as answer:
             response = web.StreamResponse(status=answer.status, reason=answer.reason)
             for name, value in answer.headers.items():

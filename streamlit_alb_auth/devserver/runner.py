@@ -81,7 +81,10 @@ def port_is_free(port: int) -> bool:
 def child_environment(config: DevConfig) -> dict[str, str]:
     """The app's settings (its logout route's too), the URL to open (the demo shows it on the internal
     port), no welcome banner."""
+    # --machine-clients is for the agent API: on, unless the developer set it themselves.
+    agents = {"STREAMLIT_SERVER_ENABLE_AGENT_API": "true"} if config.machine_clients else {}
     return {
+        **agents,
         **os.environ,
         **config.lambda_environment(),
         **config.app_environment(),
@@ -96,9 +99,18 @@ def banner(config: DevConfig) -> str:
     users = ", ".join(
         user.email + (f" ({', '.join(user.groups)})" if user.groups else "") for user in config.users
     )
+    machines = ""
+    if config.machine_clients:
+        from streamlit_alb_auth.devserver.machines import MACHINE_CLIENT_ID, MACHINE_SCOPE, TOKEN_PATH
+
+        machines = (
+            f"  machine clients: POST {config.public_url}{TOKEN_PATH} with client id {MACHINE_CLIENT_ID}, "
+            f"secret {config.machine_secret} (scope {MACHINE_SCOPE}); then Bearer on /_stcore/agent/*\n"
+        )
     return (
         f"\n  streamlit-alb-auth dev: open {config.public_url}/\n"
         f"  sign in as: {users}\n"
+        f"{machines}"
         "  Ctrl-C stops both.\n"
     )
 

@@ -84,9 +84,10 @@ def run_doctor(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if getattr(args, "template", None):
         from pathlib import Path
 
+        from streamlit_alb_auth.doctor.machine import check_machine_rules
         from streamlit_alb_auth.doctor.revocation import check_template
 
-        checks = check_template(Path(args.template))
+        checks = [*check_template(Path(args.template)), *check_machine_rules(Path(args.template))]
     elif args.url:
         from streamlit_alb_auth.doctor.live import check_deployment
 

@@ -104,7 +104,7 @@ def _yaml_scopes(text: str) -> tuple[list[str | None], list[list[str]]]:
             block = _block(lines, index, len(match["indent"]) + (2 if line.lstrip().startswith("- ") else 0))
             found = [m["value"] for m in map(_KEY.match, block) if m and m["key"] == "Scope"]
             scopes.append(_value(found[0], defaults) if found else None)
-        elif match["key"] == "AllowedOAuthScopes":
+        elif match["key"] == "AllowedOAuthScopes" and not _machine_client(lines, index, match["indent"]):
             if match["value"].startswith("["):
                 allowed.append([item.strip().strip("'\"") for item in match["value"].strip("[]").split(",")])
             else:
@@ -113,6 +113,23 @@ def _yaml_scopes(text: str) -> tuple[list[str | None], list[list[str]]]:
                     [item.strip()[2:].strip().strip("'\"") for item in block if item.strip().startswith("- ")]
                 )
     return scopes, allowed
+
+
+def _machine_client(lines: list[str], index: int, indent: str) -> bool:
+    """Is the app client around ``lines[index]`` a client-credentials one (no user, nothing to revoke)?"""
+    depth = len(indent)
+    siblings = []
+    for step in (-1, 1):
+        at = index + step
+        while 0 <= at < len(lines):
+            line = lines[at]
+            if line.strip() and len(line) - len(line.lstrip()) < depth:
+                break
+            if len(line) - len(line.lstrip()) == depth:
+                siblings.append(line)
+            at += step
+    flows = [m["value"] for m in map(_KEY.match, siblings) if m and m["key"] == "AllowedOAuthFlows"]
+    return bool(flows) and flows[0].strip("[]").replace(" ", "") == "client_credentials"
 
 
 def _without_block_scalars(lines: list[str]) -> list[str]:

@@ -61,13 +61,15 @@ listener does not use yet, lower than any rule that authenticates these paths.""
 A complete deployment: Cognito user pool, ALB with Cognito sign-in, ECS Fargate service, logout.
 Fill in your host name, its ACM certificate, the VPC, subnets and image, then:
   aws cloudformation deploy --template-file {path} --stack-name my-app \\
-    --capabilities CAPABILITY_IAM --parameter-overrides \\
+    --s3-bucket my-deploy-bucket --capabilities CAPABILITY_IAM --parameter-overrides \\
     DomainName=app.example.com CertificateArn=arn:aws:acm:... \\
     VpcId=vpc-... PublicSubnetIds=subnet-a,subnet-b PrivateSubnetIds=subnet-c,subnet-d \\
     ContainerImage=123456789012.dkr.ecr.REGION.amazonaws.com/my-app:latest \\
     CognitoDomainPrefix=my-unique-prefix
 Add HostedZoneId=Z... to create the DNS record; otherwise point DomainName at the
 LoadBalancerDnsName output. (`template dockerfile` writes an image for ContainerImage.)
+The template is over CloudFormation's 51,200-byte inline limit: --s3-bucket (any bucket of yours in
+this region) carries it. MachineClients=cognito lets agents call /_stcore/agent/* with a bearer token.
 
 Private subnets: the tasks get no public IP, so each private subnet needs a route to a NAT
 gateway. VPC endpoints (ecr.api, ecr.dkr, s3 gateway, logs) cover pulling the image and
