@@ -257,3 +257,48 @@ def test_the_app_route_s_location_gets_the_lambda_s_one_translation():
         "http://127.0.0.1:8080/logout?client_id=c&logout_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fsigned-out"
     )
     assert app_route_location("https://elsewhere.example/x", config, opened) == "https://elsewhere.example/x"
+
+
+def test_cross_site_logout_gets_the_confirmation_page_and_same_origin_logs_out_with_os_environ_untouched(
+    monkeypatch,
+):
+    """Over real HTTP: the stand-in's Lambda target runs ``handle`` with its own settings."""
+    import os
+
+    for name, value in {
+        "APP_LOGOUT_URL": "https://conflicting.example/",
+        "COGNITO_DOMAIN": "conflicting.example",
+        "COGNITO_CLIENT_ID": "conflicting",
+        "SESSION_COOKIE_NAME": "Conflicting",
+        "IDP_LOGOUT_URL": "https://conflicting.example/logout",
+    }.items():
+        monkeypatch.setenv(name, value)
+    before = dict(os.environ)
+
+    async def scenario(stand_in: Running) -> None:
+        cookies, _ = await _sign_in(stand_in, "user@example.com")
+        session = {"Cookie": _cookie_header(_session_only(cookies))}
+        url = stand_in.base + "/cognito/logout"
+        for method, forged in (
+            ("GET", {"Sec-Fetch-Site": "cross-site"}),
+            ("POST", {"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"}),
+            ("POST", {"Sec-Fetch-Site": "same-site", "Origin": "http://localhost:1"}),
+            ("POST", {"Origin": "http://evil.example"}),
+        ):
+            headers = {**session, **forged}
+            async with stand_in.client.request(method, url, headers=headers, allow_redirects=False) as answer:
+                assert answer.status == 200, forged
+                assert "Set-Cookie" not in answer.headers and "Location" not in answer.headers
+                assert "<form method=post action=?>" in await answer.text()
+        assert await _status(stand_in, "/page", _session_only(cookies)) == 200  # still signed in
+        async with stand_in.client.put(url, headers=session, allow_redirects=False) as answer:
+            assert (answer.status, answer.headers["Allow"]) == (405, "GET, POST")
+        own = {**session, "Sec-Fetch-Site": "same-origin", "Origin": stand_in.base}
+        async with stand_in.client.post(url + "?", headers=own, allow_redirects=False) as answer:
+            assert answer.status == 302
+            expired = [name for c in _set_cookies(answer) for name, m in c.items() if m["max-age"] == "0"]
+            assert expired == [f"{COOKIE}-{i}" for i in range(4)]
+            assert answer.headers["Location"].startswith(stand_in.base + "/logout?")
+        assert dict(os.environ) == before
+
+    run(scenario)

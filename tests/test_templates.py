@@ -387,3 +387,13 @@ def test_logout_stack_needs_an_idp_and_passes_the_oidc_settings() -> None:
     assert template["Parameters"]["IdpRedirectParam"]["Default"] == "post_logout_redirect_uri"
     asserted = template["Rules"]["IdpGiven"]["Assertions"][0]["Assert"]["Fn::Or"]
     assert {"Fn::Not": [{"Fn::Equals": [{"Ref": "IdpLogoutUrl"}, ""]}]} in asserted
+
+
+@pytest.mark.parametrize("name", YAMLS)
+def test_the_templates_literal_defaults_are_the_lambda_s_constants(name) -> None:
+    """The YAML spells them (CloudFormation cannot import); the Lambda module defines them once."""
+    from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE
+
+    parameters = load(name)["Parameters"]
+    assert parameters["LogoutPath"]["Default"] == LOGOUT_PATH
+    assert parameters["SessionCookieName"]["Default"] == SESSION_COOKIE
