@@ -115,6 +115,7 @@ async def plain_logout_latency(route: Any, tokens: list[str]) -> float:
 
 def main() -> None:
     from streamlit_alb_auth.logout_route import logout_route
+    from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH
 
     logging.disable(logging.WARNING)  # each refused or timed-out GlobalSignOut logs a line
     server = slow_cognito()
@@ -129,7 +130,7 @@ def main() -> None:
     junk = [JUNK.format(f"junk{n}") for n in range(FLOOD)]
     shaped = [SHAPED.format(f"sig{n}") for n in range(FLOOD)]
     rows = [
-        ("before: default pool, junk tokens revoked", before_route("/cognito/logout"), junk),
+        ("before: default pool, junk tokens revoked", before_route(LOGOUT_PATH), junk),
         ("after: logout_route, junk tokens", logout_route(), junk),
         ("after: logout_route, shaped unsigned tokens", logout_route(), shaped),
     ]

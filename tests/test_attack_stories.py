@@ -27,6 +27,7 @@ from streamlit.testing.v1 import AppTest
 
 from streamlit_alb_auth.doctor import run_doctor
 from streamlit_alb_auth.revocation import Revocations
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE, SHARDS
 
 USER = {"sub": "sub-user", "email": "user@example.com", "username": "user"}
 
@@ -37,7 +38,7 @@ CSI_CLEAR = "\x1b[2J\x1b[H"  # clear the screen, cursor home
 FORGED_SUMMARY = "\x1b[1A\x1b[2K6 ok, 0 warning(s), 0 failure(s)"  # overwrite the line above
 C1_CSI = "\x9b2J"  # the 8-bit CSI some terminals obey
 HOSTILE = OSC_TITLE + CSI_CLEAR + FORGED_SUMMARY + C1_CSI
-SHARDS = [f"AWSELBAuthSessionCookie-{n}" for n in range(4)]
+SHARD_NAMES = [f"{SESSION_COOKIE}-{n}" for n in range(SHARDS)]
 
 
 def _answer(conn: socket.socket, status: str, headers: list[tuple[str, str]]) -> None:
@@ -81,9 +82,9 @@ def escapes_everywhere(base: str, path: str) -> tuple[str, list[tuple[str, str]]
         ]
     if path == "/_stcore/health":
         return "200 OK", []
-    if path.startswith("/cognito/logout"):
+    if path.startswith(LOGOUT_PATH):
         idp = f"https://idp.example/logout{OSC_TITLE}?client_id={hostile}&logout_uri=https://evil.example/{hostile}"
-        return "302 Found", [*map(_expire, SHARDS), _expire(f"X{CSI_CLEAR}Y"), ("Location", idp)]
+        return "302 Found", [*map(_expire, SHARD_NAMES), _expire(f"X{CSI_CLEAR}Y"), ("Location", idp)]
     return "404 Not Found", []
 
 
@@ -93,7 +94,7 @@ def escapes_in_failures(base: str, path: str) -> tuple[str, list[tuple[str, str]
         return "302 Found", [("Location", f"{base}/elsewhere{HOSTILE}")]
     if path == "/_stcore/health":
         return "200 OK", []
-    if path.startswith("/cognito/logout"):
+    if path.startswith(LOGOUT_PATH):
         return "302 Found", [_expire(f"A{OSC_TITLE}B"), ("Location", f"{base}/done{CSI_CLEAR}")]
     return "404 Not Found", []
 
@@ -101,9 +102,9 @@ def escapes_in_failures(base: str, path: str) -> tuple[str, list[tuple[str, str]
 def doctor_text(url: str) -> tuple[int, str]:
     args = argparse.Namespace(
         url=url,
-        logout_path="/cognito/logout",
+        logout_path=LOGOUT_PATH,
         health_path="/_stcore/health",
-        cookie_name="AWSELBAuthSessionCookie",
+        cookie_name=SESSION_COOKIE,
         json=False,
     )
     out = io.StringIO()
@@ -289,7 +290,7 @@ def test_another_site_cannot_end_a_session_through_the_lambda_or_the_app_route(m
     assert "Set-Cookie" not in answer["multiValueHeaders"]
     with app_logout() as (client, revoked):
         page = client.request(
-            method, "/cognito/logout", headers={**headers, "x-amzn-oidc-accesstoken": VICTIM_TOKEN}
+            method, LOGOUT_PATH, headers={**headers, "x-amzn-oidc-accesstoken": VICTIM_TOKEN}
         )
     assert (page.status_code, revoked, page.headers.get_list("set-cookie")) == (200, [], [])
     # The page cannot be framed to trick the click (its form is the only way on, and same-origin).
@@ -300,7 +301,7 @@ def test_a_flood_of_junk_tokens_costs_no_global_sign_out_and_a_full_queue_costs_
     junk = [f"eyJhbGciOiJSUzI1NiJ9.junk{n}.c2ln" for n in range(16)]
     with app_logout() as (client, revoked):
         for token in junk:
-            answer = client.get("/cognito/logout", headers={"x-amzn-oidc-accesstoken": token})
+            answer = client.get(LOGOUT_PATH, headers={"x-amzn-oidc-accesstoken": token})
             assert answer.status_code == 302 and len(answer.headers.get_list("set-cookie")) == 4
     assert revoked == []
     # Unsigned tokens shaped right do reach the executor (no issuer configured to verify them), but

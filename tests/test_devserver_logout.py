@@ -15,6 +15,7 @@ from test_devserver import COOKIE, Running, _cookie_header, _set_cookies, _sign_
 
 from streamlit_alb_auth.cli import build_parser
 from streamlit_alb_auth.devserver.config import COGNITO_IDP_PATH, SIGNED_OUT_PATH, DevConfig
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SHARDS
 
 SIGNED_OUT_HTML = (
     __import__("pathlib").Path(__file__).resolve().parents[1]
@@ -36,8 +37,8 @@ async def _status(stand_in: Running, path: str, cookies: dict[str, str]) -> int:
 
 async def _log_out(stand_in: Running, cookies: dict[str, str]) -> list[tuple[str, list[str]]]:
     """Follow the logout path's redirects up to the hosted UI's /logout; (Location, expired shards) each."""
-    url, answers = stand_in.base + "/cognito/logout", []
-    while url.startswith(stand_in.base + "/cognito/logout") and len(answers) < 10:
+    url, answers = stand_in.base + LOGOUT_PATH, []
+    while url.startswith(stand_in.base + LOGOUT_PATH) and len(answers) < 10:
         headers = {"Cookie": _cookie_header(cookies)}
         async with stand_in.client.get(url, headers=headers, allow_redirects=False) as answer:
             assert answer.status == 302
@@ -58,7 +59,7 @@ def test_logout_expires_every_shard_in_both_header_modes(mode):
         cookies, _ = await _sign_in(stand_in, "user@example.com")
         answers = await _log_out(stand_in, cookies)
 
-        shards = [f"{COOKIE}-{i}" for i in range(4)]
+        shards = [f"{COOKIE}-{i}" for i in range(SHARDS)]
         if mode == "multi":
             assert [expired for _, expired in answers] == [shards]
         else:
@@ -234,11 +235,11 @@ def test_logout_by_app_forwards_the_logout_path_with_the_session_s_identity():
     async def scenario(stand_in: Running) -> None:
         cookies, _ = await _sign_in(stand_in, "user@example.com")
         headers = {"Cookie": _cookie_header(_session_only(cookies))}
-        async with stand_in.client.get(stand_in.base + "/cognito/logout", headers=headers) as signed_in:
+        async with stand_in.client.get(stand_in.base + LOGOUT_PATH, headers=headers) as signed_in:
             assert signed_in.status == 200  # the fake Streamlit's echo: it was forwarded
-        async with stand_in.client.get(stand_in.base + "/cognito/logout") as anonymous:
+        async with stand_in.client.get(stand_in.base + LOGOUT_PATH) as anonymous:
             assert anonymous.status == 200
-        first, second = [r for r in stand_in.upstream.requests if r["path"] == "/cognito/logout"]
+        first, second = [r for r in stand_in.upstream.requests if r["path"] == LOGOUT_PATH]
         assert first["x-amzn-oidc-identity"] and first["x-amzn-oidc-accesstoken"]
         assert not any(name.startswith("x-amzn-oidc-") for name in second)
 
@@ -278,7 +279,7 @@ def test_cross_site_logout_gets_the_confirmation_page_and_same_origin_logs_out_w
     async def scenario(stand_in: Running) -> None:
         cookies, _ = await _sign_in(stand_in, "user@example.com")
         session = {"Cookie": _cookie_header(_session_only(cookies))}
-        url = stand_in.base + "/cognito/logout"
+        url = stand_in.base + LOGOUT_PATH
         for method, forged in (
             ("GET", {"Sec-Fetch-Site": "cross-site"}),
             ("POST", {"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"}),
@@ -297,7 +298,7 @@ def test_cross_site_logout_gets_the_confirmation_page_and_same_origin_logs_out_w
         async with stand_in.client.post(url + "?", headers=own, allow_redirects=False) as answer:
             assert answer.status == 302
             expired = [name for c in _set_cookies(answer) for name, m in c.items() if m["max-age"] == "0"]
-            assert expired == [f"{COOKIE}-{i}" for i in range(4)]
+            assert expired == [f"{COOKIE}-{i}" for i in range(SHARDS)]
             assert answer.headers["Location"].startswith(stand_in.base + "/logout?")
         assert dict(os.environ) == before
 

@@ -31,9 +31,10 @@ from streamlit_alb_auth.devserver.runner import free_port
 from streamlit_alb_auth.doctor import Check, doctor_fetcher
 from streamlit_alb_auth.doctor.live import check_deployment
 from streamlit_alb_auth.doctor.local import check_configuration
+from streamlit_alb_auth.templates.logout_lambda import SESSION_COOKIE
 
 ROOT = Path(__file__).resolve().parents[1]
-COOKIE = "AWSELBAuthSessionCookie"
+COOKIE = SESSION_COOKIE
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 

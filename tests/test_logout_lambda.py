@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from streamlit_alb_auth.templates import logout_lambda
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE, SHARDS
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "streamlit_alb_auth" / "templates"
 LAMBDA_PATH = TEMPLATES / "logout_lambda.py"
@@ -37,7 +38,7 @@ EXPECTED_LOCATION = (
     "https://my-app.auth.eu-west-1.amazoncognito.com/logout"
     f"?client_id={CLIENT_ID}&logout_uri=https%3A%2F%2Fapp.example.com%2F"
 )
-SESSION_COOKIES = "AWSELBAuthSessionCookie-0=abc; AWSELBAuthSessionCookie-1=def; other=1"
+SESSION_COOKIES = f"{SESSION_COOKIE}-0=abc; {SESSION_COOKIE}-1=def; other=1"
 
 
 def expired(name: str) -> str:
@@ -80,7 +81,7 @@ def single_value_event(query: dict | None = None, headers: dict | None = None, *
     event = {
         "requestContext": {"elb": {"targetGroupArn": TARGET_GROUP}},
         "httpMethod": "GET",
-        "path": "/cognito/logout",
+        "path": LOGOUT_PATH,
         "queryStringParameters": query or {},
         "headers": {
             "accept": "text/html,application/xhtml+xml",
@@ -135,7 +136,7 @@ def test_multi_value_mode_expires_every_shard_and_redirects(configured) -> None:
     assert response["multiValueHeaders"]["Location"] == [EXPECTED_LOCATION]
     assert response["multiValueHeaders"]["Cache-Control"] == ["no-store"]
     assert response["multiValueHeaders"]["Set-Cookie"] == [
-        expired(f"AWSELBAuthSessionCookie-{shard}") for shard in range(4)
+        expired(f"{SESSION_COOKIE}-{shard}") for shard in range(SHARDS)
     ]
 
 
@@ -150,7 +151,7 @@ def test_single_value_mode_expires_shard_zero_and_hops_to_shard_one(configured, 
     assert response["headers"] == {
         "Location": "?shard=1",
         "Cache-Control": "no-store",
-        "Set-Cookie": expired("AWSELBAuthSessionCookie-0"),
+        "Set-Cookie": expired(f"{SESSION_COOKIE}-0"),
     }
     assert all(isinstance(value, str) for value in response["headers"].values())
     assert not caplog.records
@@ -168,7 +169,7 @@ def test_every_shard_cookie_has_exact_expiry_attributes(configured, make_event) 
     assert cookies, "no Set-Cookie at all"
     for shard, cookie in enumerate(cookies):
         name_value, *attributes = cookie.split("; ")
-        assert name_value == f"AWSELBAuthSessionCookie-{shard}="
+        assert name_value == f"{SESSION_COOKIE}-{shard}="
         named = dict(a.split("=", 1) for a in attributes if "=" in a)
         flags = {a for a in attributes if "=" not in a}
         assert named.keys() == {"Max-Age", "Expires", "Path"}

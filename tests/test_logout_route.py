@@ -18,6 +18,7 @@ from streamlit import config
 from streamlit_alb_auth.asgi import alb_auth
 from streamlit_alb_auth.errors import UnsafeLogoutPathError
 from streamlit_alb_auth.logout_route import logout_route
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE, SHARDS
 from streamlit_alb_auth.testing import LocalAlbSigner
 from streamlit_alb_auth.user_headers import OPTION
 
@@ -81,9 +82,9 @@ def _expired_shards(answer: object) -> list[str]:
 
 
 def test_logout_expires_every_shard_revokes_and_goes_to_cognito(client, cognito):
-    answer = client.get("/cognito/logout", headers={"x-amzn-oidc-accesstoken": ACCESS_TOKEN})
+    answer = client.get(LOGOUT_PATH, headers={"x-amzn-oidc-accesstoken": ACCESS_TOKEN})
     assert answer.status_code == 302
-    assert _expired_shards(answer) == [f"AWSELBAuthSessionCookie-{n}{EXPIRED}" for n in range(4)]
+    assert _expired_shards(answer) == [f"{SESSION_COOKIE}-{n}{EXPIRED}" for n in range(SHARDS)]
     location = urlsplit(answer.headers["location"])
     assert (location.scheme, location.netloc, location.path) == ("https", "auth.example.com", "/logout")
     assert parse_qs(location.query) == {
@@ -96,7 +97,7 @@ def test_logout_expires_every_shard_revokes_and_goes_to_cognito(client, cognito)
 
 def test_logout_without_a_session_still_expires_the_cookies(client, cognito):
     """The ALB's logout rule allows unauthenticated requests: no headers, no revocation, same redirect."""
-    answer = client.post("/cognito/logout?shard=2")
+    answer = client.post(LOGOUT_PATH + "?shard=2")
     assert answer.status_code == 302
     assert len(_expired_shards(answer)) == 4
     assert answer.headers["location"].startswith("https://auth.example.com/logout?")
@@ -104,15 +105,15 @@ def test_logout_without_a_session_still_expires_the_cookies(client, cognito):
 
 
 def test_only_the_logout_path_passes_unverified(client, cognito):
-    assert client.get("/cognito/logout/x").status_code == 401
-    assert client.get("/cognito/logout").status_code == 302
+    assert client.get(LOGOUT_PATH + "/x").status_code == 401
+    assert client.get(LOGOUT_PATH).status_code == 302
 
 
 def test_unconfigured_logout_is_a_500_that_says_nothing_more(client, monkeypatch, caplog):
     for name in ("COGNITO_DOMAIN", "COGNITO_USER_POOL_DOMAIN_PREFIX", "IDP_LOGOUT_URL", "APP_LOGOUT_URL"):
         monkeypatch.delenv(name, raising=False)
     with caplog.at_level(logging.ERROR):
-        answer = client.get("/cognito/logout")
+        answer = client.get(LOGOUT_PATH)
     assert answer.status_code == 500
     assert "set-cookie" not in answer.headers
     assert "Logout is not configured" in answer.text
@@ -133,7 +134,7 @@ CROSS_SITE = {
 @pytest.mark.parametrize(("method", "headers"), CROSS_SITE.values(), ids=CROSS_SITE.keys())
 def test_a_request_from_another_site_gets_the_confirmation_page_only(client, cognito, method, headers):
     headers = {**headers, "x-amzn-oidc-accesstoken": ACCESS_TOKEN}
-    answer = client.request(method, "/cognito/logout", headers=headers)
+    answer = client.request(method, LOGOUT_PATH, headers=headers)
     assert answer.status_code == 200
     assert _expired_shards(answer) == [] and "location" not in answer.headers
     assert answer.headers["content-security-policy"] == "frame-ancestors 'none'"
@@ -150,14 +151,14 @@ def test_a_request_from_another_site_gets_the_confirmation_page_only(client, cog
     ],
 )
 def test_same_origin_and_older_clients_log_out_at_once(client, cognito, headers):
-    answer = client.post("/cognito/logout", headers={**headers, "x-amzn-oidc-accesstoken": ACCESS_TOKEN})
+    answer = client.post(LOGOUT_PATH, headers={**headers, "x-amzn-oidc-accesstoken": ACCESS_TOKEN})
     assert answer.status_code == 302 and len(_expired_shards(answer)) == 4
     assert cognito.revoked == [ACCESS_TOKEN]
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
 def test_only_get_and_post_are_answered(client, cognito, method):
-    answer = client.request(method, "/cognito/logout", headers={"x-amzn-oidc-accesstoken": ACCESS_TOKEN})
+    answer = client.request(method, LOGOUT_PATH, headers={"x-amzn-oidc-accesstoken": ACCESS_TOKEN})
     assert (answer.status_code, answer.headers["allow"]) == (405, "GET, POST")
     assert _expired_shards(answer) == [] and cognito.revoked == []
 
@@ -172,7 +173,7 @@ JUNK = {
 
 @pytest.mark.parametrize("token", JUNK.values(), ids=JUNK.keys())
 def test_a_junk_access_token_costs_no_global_sign_out(client, cognito, token):
-    answer = client.get("/cognito/logout", headers={"x-amzn-oidc-accesstoken": token})
+    answer = client.get(LOGOUT_PATH, headers={"x-amzn-oidc-accesstoken": token})
     assert answer.status_code == 302 and len(_expired_shards(answer)) == 4
     assert cognito.revoked == []
 
@@ -183,7 +184,7 @@ def test_with_the_user_pool_configured_only_a_verified_token_is_revoked(alb_envi
     forged = ACCESS_TOKEN  # shaped right, signed by nobody
     with TestClient(app, base_url="https://app.example.com", follow_redirects=False) as test_client:
         for token in (forged, good):
-            answer = test_client.get("/cognito/logout", headers={"x-amzn-oidc-accesstoken": token})
+            answer = test_client.get(LOGOUT_PATH, headers={"x-amzn-oidc-accesstoken": token})
             assert answer.status_code == 302 and len(_expired_shards(answer)) == 4
     config.set_option(OPTION, {}, where_defined="<default>")
     assert cognito.revoked == [good]
@@ -199,7 +200,7 @@ def test_the_route_reads_the_mapping_it_is_given_and_leaves_os_environ_alone(cog
     before = dict(os.environ)
     app = Starlette(routes=[logout_route(env=own)])
     with TestClient(app, base_url="https://app.example.com", follow_redirects=False) as test_client:
-        answer = test_client.get("/cognito/logout")
+        answer = test_client.get(LOGOUT_PATH)
     assert answer.headers["location"].startswith("https://auth.mine.example/logout?client_id=mine&")
     assert dict(os.environ) == before
 

@@ -11,7 +11,7 @@ from conftest import DevServer, wait_for_app_run
 from playwright.sync_api import BrowserContext, Page, expect
 from test_e2e_demo import FOOTER, session_cookies, sign_in
 
-from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE
 
 pytestmark = pytest.mark.e2e
 
@@ -56,14 +56,14 @@ def test_logout_lands_on_the_signed_out_page_and_sign_in_again_works(dev_server,
 def test_single_value_lambda_mode_expires_every_shard(single_value_server, context):
     page = context.new_page()
     hops: list[str] = []
-    page.on("response", lambda r: hops.append(r.url) if "/cognito/logout" in r.url else None)
+    page.on("response", lambda r: hops.append(r.url) if LOGOUT_PATH in r.url else None)
     sign_in(page, single_value_server.base_url, "user@example.com")
-    assert session_cookies(context) == ["AWSELBAuthSessionCookie-0", "AWSELBAuthSessionCookie-1"]
+    assert session_cookies(context) == [f"{SESSION_COOKIE}-0", f"{SESSION_COOKIE}-1"]
 
     log_out(page, single_value_server)
 
     assert session_cookies(context) == []
-    logout = single_value_server.base_url + "/cognito/logout"
+    logout = single_value_server.base_url + LOGOUT_PATH
     assert hops == [logout, *(f"{logout}?shard={shard}" for shard in (1, 2, 3))]
     assert not opens_the_app(context, single_value_server)
 
