@@ -9,7 +9,8 @@ one warning per ``warn_every`` seconds says how many were skipped.
 Before a token costs a call it must look like one worth revoking (``revocable``): a JWT of sane size
 whose payload has a ``sub`` and an ``exp`` still in the future; and, when the app knows its issuer
 and client (``user_pool_id`` or ``oidc_issuer`` with ``client_id``), the package's access-token
-verifier checks signature, issuer, client and expiry first (in the worker: it may fetch the JWKS).
+verifier checks signature, issuer, client and expiry first (in the worker: it may fetch the JWKS; not
+in ``userinfo`` mode, where its check would be a userinfo call).
 """
 
 from __future__ import annotations

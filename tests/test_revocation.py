@@ -55,3 +55,36 @@ def test_junk_never_reaches_the_executor() -> None:
     assert revocations.submit("u", "eyJhbGciOiJub25lIn0.junk.junk") is None
     revocations.shutdown()
     assert calls == []
+
+
+def test_global_sign_out_runs_on_the_package_s_own_threads_not_asyncio_s_pool() -> None:
+    names: list[str] = []
+    revocations = Revocations(
+        sign_out=lambda url, token: names.append(threading.current_thread().name) or True
+    )
+    try:
+        assert revocations.submit("u", TOKEN).result(10)
+    finally:
+        revocations.shutdown()
+    assert len(names) == 1 and names[0].startswith("alb-auth-revoke")
+
+
+def test_a_token_the_verifier_refuses_is_not_sent(caplog) -> None:
+    from streamlit_alb_auth.errors import AccessTokenError
+
+    class Refusing:
+        use_userinfo = False
+
+        def check(self, token: str, *, expected_sub: str) -> None:
+            assert expected_sub == "u"
+            raise AccessTokenError("access token rejected (InvalidSignatureError)")
+
+    calls: list[str] = []
+    revocations = Revocations(Refusing(), sign_out=lambda url, token: calls.append(token) or True)
+    try:
+        with caplog.at_level(logging.INFO, logger="streamlit_alb_auth"):
+            assert revocations.submit("u", TOKEN).result(10) is False
+    finally:
+        revocations.shutdown()
+    assert calls == []
+    assert "InvalidSignatureError" in caplog.text and TOKEN not in caplog.text
