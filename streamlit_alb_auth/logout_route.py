@@ -109,6 +109,8 @@ def logout_route(
                 response.headers.append(name, value)
         return response
 
+    # Every method reaches handle(), so the Lambda and the route refuse the same ones the same way
+    # (405, Allow: GET, POST); Starlette's own 405 would list HEAD too.
     return Route(path, log_out, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 
 

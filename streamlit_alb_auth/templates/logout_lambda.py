@@ -254,17 +254,12 @@ def handle(event: dict, env: Mapping, revoke: Callable = global_sign_out) -> dic
     access = _header(event, "x-amzn-oidc-accesstoken")
     if answer.revoke_url and len(access) < 16384 and JWT.fullmatch(access):
         revoke(answer.revoke_url, access)
-    return _answer(
-        302,
-        "302 Found",
-        {"Location": answer.location, "Cache-Control": "no-store"},
-        answer.cookies,
-        multi,
-        "",
-    )
+    headers = {"Location": answer.location, "Cache-Control": "no-store"}
+    return _answer(302, "302 Found", headers, answer.cookies, multi, "")
 
 
 def lambda_handler(event: dict, context: object) -> dict:
+    """The Lambda's entry point: ``handle`` with the function's environment."""
     return handle(event, os.environ)
 
 
