@@ -12,6 +12,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
+from streamlit_alb_auth.templates.logout_lambda import SESSION_COOKIE
 from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ BROWSER_HEADERS = [
     ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
     ("accept-encoding", "gzip, deflate, br"),
     ("accept-language", "en-US,en;q=0.9"),
-    ("cookie", "AWSELBAuthSessionCookie-0=" + "a" * 3800 + "; AWSELBAuthSessionCookie-1=" + "b" * 900),
+    ("cookie", f"{SESSION_COOKIE}-0=" + "a" * 3800 + f"; {SESSION_COOKIE}-1=" + "b" * 900),
     ("x-amzn-trace-id", "Root=1-67891233-abcdef012345678912345678"),
     ("x-forwarded-for", "203.0.113.7"),
     ("x-forwarded-port", "443"),

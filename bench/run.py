@@ -40,6 +40,7 @@ from bench.authz import bench_page_guard
 from bench.guard import bench_session_guard
 from streamlit_alb_auth import errors
 from streamlit_alb_auth.keys import AlbKeyStore
+from streamlit_alb_auth.templates.logout_lambda import SESSION_COOKIE
 from streamlit_alb_auth.testing import LocalAlbSigner, LocalKeyServer
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
@@ -374,7 +375,7 @@ def context_headers_cost(alb_headers: dict[str, str], counts: Counts) -> float:
         ("Accept-Language", "en-US,en;q=0.9"),
         ("Cache-Control", "no-cache"),
         ("Connection", "Upgrade"),
-        ("Cookie", "AWSELBAuthSessionCookie-0=" + "a" * 3800 + "; AWSELBAuthSessionCookie-1=" + "b" * 900),
+        ("Cookie", f"{SESSION_COOKIE}-0=" + "a" * 3800 + f"; {SESSION_COOKIE}-1=" + "b" * 900),
         ("Origin", "https://app.example.com"),
         ("Pragma", "no-cache"),
         ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"),

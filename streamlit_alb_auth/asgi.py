@@ -211,7 +211,7 @@ def alb_auth(
     except ConfigurationError:
         _brief_if_uncaught()
         raise
-    routes = [] if logout_path is None else [logout_route(logout_path)]
+    routes = [] if logout_path is None else [logout_route(logout_path, settings=_settings(settings))]
     exempt = [
         *(_default_exempt_paths() if exempt_paths is None else exempt_paths),
         *(route.path for route in routes),

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from streamlit_alb_auth import __version__
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE
 
 # Shown by --help, so plain text: the module docstring is for readers of the code.
 DESCRIPTION = (
@@ -191,12 +192,12 @@ def _add_doctor_command(commands: argparse._SubParsersAction) -> None:
         help="a CloudFormation template instead: does each Cognito sign-in ask for the scope logout's "
         "revocation (GlobalSignOut) needs, and does the app client allow it",
     )
-    parser.add_argument("--logout-path", default="/cognito/logout", help="(default: /cognito/logout)")
+    parser.add_argument("--logout-path", default=LOGOUT_PATH, help=f"(default: {LOGOUT_PATH})")
     parser.add_argument("--health-path", default="/_stcore/health", help="(default: /_stcore/health)")
     parser.add_argument(
         "--cookie-name",
-        default="AWSELBAuthSessionCookie",
-        help="the listener's SessionCookieName (default: AWSELBAuthSessionCookie)",
+        default=SESSION_COOKIE,
+        help=f"the listener's SessionCookieName (default: {SESSION_COOKIE})",
     )
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
     parser.set_defaults(run=_run_doctor)

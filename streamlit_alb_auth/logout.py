@@ -28,6 +28,7 @@ from streamlit.errors import StreamlitAPIException
 from streamlit.string_util import validate_icon_or_emoji
 
 from streamlit_alb_auth.errors import UnsafeLogoutPathError
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH
 from streamlit_alb_auth.user import SESSION_STATE_KEY
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def check_logout_path(path: object) -> str:
     """
     if not isinstance(path, str) or not _SAFE_PATH.fullmatch(path):
         raise UnsafeLogoutPathError(
-            "logout_button path must be a path on this site such as '/cognito/logout': one "
+            f"logout_button path must be a path on this site such as {LOGOUT_PATH!r}: one "
             "leading '/', no scheme or host, no backslash, whitespace or control characters; "
             f"got {path!r}"
         )
@@ -207,7 +208,7 @@ def session_guard(
 
 
 def logout_button(
-    path: str = "/cognito/logout",
+    path: str = LOGOUT_PATH,
     label: str = "Log out",
     *,
     key: str | None = None,

@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit_alb_auth.asgi import SCOPE_KEY, AlbAuthMiddleware, alb_auth
 from streamlit_alb_auth.errors import ConfigurationError
 from streamlit_alb_auth.idp import IdpVerifier
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH
 from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer
 from streamlit_alb_auth.user_headers import OPTION, USER_HEADERS
 from streamlit_alb_auth.verify import AlbJwtVerifier
@@ -206,8 +207,8 @@ def test_alb_auth_returns_the_middleware_for_st_app(settings):
     assert set(arguments) == {"middleware", "routes"}
     [middleware] = arguments["middleware"]
     assert middleware.cls is AlbAuthMiddleware
-    assert middleware.kwargs == {"exempt_paths": ("/healthz", "/cognito/logout"), **settings}
-    assert [route.path for route in arguments["routes"]] == ["/cognito/logout"]
+    assert middleware.kwargs == {"exempt_paths": ("/healthz", LOGOUT_PATH), **settings}
+    assert [route.path for route in arguments["routes"]] == [LOGOUT_PATH]
 
 
 def test_alb_auth_in_a_page_script_refuses(signer):

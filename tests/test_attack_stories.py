@@ -1,8 +1,9 @@
 """Attack stories from the second security review (issue 21), each kept with the safe outcome asserted.
 
-Each story is what an attacker does and what they get: a hostile deployment writing terminal escapes
-through ``doctor --url``, gated scripts reached through symlinks in a ``pages/`` folder, a logout path
-that would leave the app unauthenticated. Everything runs on loopback against real parts: a raw TCP
+Each story is what an attacker does and what they get: another site forcing a logout, a junk-token
+flood on the logout route, a hostile deployment writing terminal escapes through ``doctor --url``,
+gated scripts reached through symlinks in a ``pages/`` folder, a logout path that would leave the
+app unauthenticated. Everything runs on loopback against real parts: a raw TCP
 server that answers as a hostile deployment, real Streamlit scripts, the templates' own parameters.
 """
 
@@ -13,6 +14,7 @@ import io
 import os
 import re
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +26,8 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from streamlit_alb_auth.doctor import run_doctor
+from streamlit_alb_auth.revocation import Revocations
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE, SHARDS
 
 USER = {"sub": "sub-user", "email": "user@example.com", "username": "user"}
 
@@ -34,7 +38,7 @@ CSI_CLEAR = "\x1b[2J\x1b[H"  # clear the screen, cursor home
 FORGED_SUMMARY = "\x1b[1A\x1b[2K6 ok, 0 warning(s), 0 failure(s)"  # overwrite the line above
 C1_CSI = "\x9b2J"  # the 8-bit CSI some terminals obey
 HOSTILE = OSC_TITLE + CSI_CLEAR + FORGED_SUMMARY + C1_CSI
-SHARDS = [f"AWSELBAuthSessionCookie-{n}" for n in range(4)]
+SHARD_NAMES = [f"{SESSION_COOKIE}-{n}" for n in range(SHARDS)]
 
 
 def _answer(conn: socket.socket, status: str, headers: list[tuple[str, str]]) -> None:
@@ -78,9 +82,9 @@ def escapes_everywhere(base: str, path: str) -> tuple[str, list[tuple[str, str]]
         ]
     if path == "/_stcore/health":
         return "200 OK", []
-    if path.startswith("/cognito/logout"):
+    if path.startswith(LOGOUT_PATH):
         idp = f"https://idp.example/logout{OSC_TITLE}?client_id={hostile}&logout_uri=https://evil.example/{hostile}"
-        return "302 Found", [*map(_expire, SHARDS), _expire(f"X{CSI_CLEAR}Y"), ("Location", idp)]
+        return "302 Found", [*map(_expire, SHARD_NAMES), _expire(f"X{CSI_CLEAR}Y"), ("Location", idp)]
     return "404 Not Found", []
 
 
@@ -90,7 +94,7 @@ def escapes_in_failures(base: str, path: str) -> tuple[str, list[tuple[str, str]
         return "302 Found", [("Location", f"{base}/elsewhere{HOSTILE}")]
     if path == "/_stcore/health":
         return "200 OK", []
-    if path.startswith("/cognito/logout"):
+    if path.startswith(LOGOUT_PATH):
         return "302 Found", [_expire(f"A{OSC_TITLE}B"), ("Location", f"{base}/done{CSI_CLEAR}")]
     return "404 Not Found", []
 
@@ -98,9 +102,9 @@ def escapes_in_failures(base: str, path: str) -> tuple[str, list[tuple[str, str]
 def doctor_text(url: str) -> tuple[int, str]:
     args = argparse.Namespace(
         url=url,
-        logout_path="/cognito/logout",
+        logout_path=LOGOUT_PATH,
         health_path="/_stcore/health",
-        cookie_name="AWSELBAuthSessionCookie",
+        cookie_name=SESSION_COOKIE,
         json=False,
     )
     out = io.StringIO()
@@ -227,3 +231,91 @@ def test_a_logout_path_the_app_serves_is_refused_by_the_templates_and_the_route(
             resolve(template, LogoutPath=path, **app_mode)
     with pytest.raises(UnsafeLogoutPathError):
         alb_auth(alb_arn=signer.alb_arn, logout_path=path)
+
+
+# --- logout forced from another site ------------------------------------------------------------------
+
+LOGOUT_ENV = {
+    "COGNITO_DOMAIN": "auth.example.com",
+    "COGNITO_CLIENT_ID": "appclient1",
+    "APP_LOGOUT_URL": "https://app.example.com/signed-out",
+    "COGNITO_IDP_ENDPOINT": "http://127.0.0.1:1/",  # never reached: revocations are recorded instead
+}
+# {"sub": "victim", "exp": 4102444800}: a live-looking access token the ALB would attach
+VICTIM_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ2aWN0aW0iLCJleHAiOjQxMDI0NDQ4MDB9.c2ln"
+FORCED = {
+    "a form on evil.example posts": (
+        "POST",
+        {"sec-fetch-site": "cross-site", "origin": "https://evil.example"},
+    ),
+    "a link on evil.example": ("GET", {"sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate"}),
+    "a sibling subdomain's form": (
+        "POST",
+        {"sec-fetch-site": "same-site", "origin": "https://x.example.com"},
+    ),
+    "a sandboxed frame's form (Origin: null)": ("POST", {"origin": "null"}),
+}
+
+
+@contextmanager
+def app_logout(**options: object) -> Iterator[tuple[object, list[str]]]:
+    """The app's logout route on https://app.example.com; yields the client and the revoked tokens."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from streamlit_alb_auth.logout_route import logout_route
+
+    revoked: list[str] = []
+    revocations = Revocations(sign_out=lambda url, token: revoked.append(token) or True, **options)
+    app = Starlette(routes=[logout_route(env=LOGOUT_ENV, revocations=revocations)])
+    with TestClient(app, base_url="https://app.example.com", follow_redirects=False) as client:
+        yield client, revoked
+    revocations.shutdown()
+
+
+@pytest.mark.parametrize(("method", "headers"), FORCED.values(), ids=FORCED.keys())
+def test_another_site_cannot_end_a_session_through_the_lambda_or_the_app_route(method, headers) -> None:
+    from streamlit_alb_auth.templates.logout_lambda import handle
+
+    headers = {**headers, "host": "app.example.com", "x-forwarded-proto": "https"}
+    event = {
+        "httpMethod": method,
+        "multiValueHeaders": {
+            k: [v] for k, v in {**headers, "x-amzn-oidc-accesstoken": VICTIM_TOKEN}.items()
+        },
+    }
+    lambda_revoked: list[str] = []
+    answer = handle(event, LOGOUT_ENV, revoke=lambda url, token: lambda_revoked.append(token))
+    assert (answer["statusCode"], lambda_revoked) == (200, [])
+    assert "Set-Cookie" not in answer["multiValueHeaders"]
+    with app_logout() as (client, revoked):
+        page = client.request(
+            method, LOGOUT_PATH, headers={**headers, "x-amzn-oidc-accesstoken": VICTIM_TOKEN}
+        )
+    assert (page.status_code, revoked, page.headers.get_list("set-cookie")) == (200, [], [])
+    # The page cannot be framed to trick the click (its form is the only way on, and same-origin).
+    assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+
+
+def test_a_flood_of_junk_tokens_costs_no_global_sign_out_and_a_full_queue_costs_the_user_nothing() -> None:
+    junk = [f"eyJhbGciOiJSUzI1NiJ9.junk{n}.c2ln" for n in range(16)]
+    with app_logout() as (client, revoked):
+        for token in junk:
+            answer = client.get(LOGOUT_PATH, headers={"x-amzn-oidc-accesstoken": token})
+            assert answer.status_code == 302 and len(answer.headers.get_list("set-cookie")) == 4
+    assert revoked == []
+    # Unsigned tokens shaped right do reach the executor (no issuer configured to verify them), but
+    # only as many as it holds; past that the logout completes and the revocation is skipped.
+    gate, calls = threading.Event(), []
+    revocations = Revocations(
+        workers=1, queue=1, sign_out=lambda url, token: calls.append(token) or gate.wait(10)
+    )
+    try:
+        futures = [revocations.submit("u", VICTIM_TOKEN) for _ in range(16)]
+        assert sum(future is not None for future in futures) == 2
+        gate.set()
+        assert [future.result(10) for future in futures if future is not None] == [True, True]
+        assert calls == [VICTIM_TOKEN, VICTIM_TOKEN]
+    finally:
+        gate.set()
+        revocations.shutdown()

@@ -33,10 +33,11 @@ from streamlit_alb_auth.devserver.session import (
 )
 from streamlit_alb_auth.devserver.users import DevUser, parse_user
 from streamlit_alb_auth.idp import IdpVerifier
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE, SHARDS
 from streamlit_alb_auth.testing import LocalAlbSigner
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
-COOKIE = "AWSELBAuthSessionCookie"
+COOKIE = SESSION_COOKIE
 
 # --- cookie sharding and the sealed session ---------------------------------------------------------
 
@@ -494,7 +495,7 @@ def test_logout_runs_the_lambda_then_cognito_ends_the_sign_in():
     async def scenario(stand_in: Running) -> None:
         cookies, _ = await _sign_in(stand_in, "user@example.com")
         async with stand_in.client.get(
-            stand_in.base + "/cognito/logout",
+            stand_in.base + LOGOUT_PATH,
             headers={"Cookie": _cookie_header(cookies)},
             allow_redirects=False,
         ) as answer:
@@ -502,7 +503,7 @@ def test_logout_runs_the_lambda_then_cognito_ends_the_sign_in():
             assert answer.headers["Cache-Control"] == "no-store"
             location = answer.headers["Location"]
             expired = {name: morsel for c in _set_cookies(answer) for name, morsel in c.items()}
-        assert sorted(expired) == [f"{COOKIE}-{i}" for i in range(4)]
+        assert sorted(expired) == [f"{COOKIE}-{i}" for i in range(SHARDS)]
         assert all(morsel["max-age"] == "0" and morsel.value == "" for morsel in expired.values())
         parts = urlsplit(location)
         assert f"{parts.scheme}://{parts.netloc}{parts.path}" == stand_in.base + "/logout"
@@ -556,7 +557,7 @@ def test_sign_in_and_logout_stay_on_the_origin_the_browser_opened(host):
         cookies, back = await _sign_in(opened, "user@example.com")
         assert back == "/page?x=1"
         async with stand_in.client.get(
-            origin + "/cognito/logout", headers={"Cookie": _cookie_header(cookies)}, allow_redirects=False
+            origin + LOGOUT_PATH, headers={"Cookie": _cookie_header(cookies)}, allow_redirects=False
         ) as answer:
             location = answer.headers["Location"]
         assert location.startswith(origin + "/logout?")

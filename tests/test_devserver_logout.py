@@ -15,6 +15,7 @@ from test_devserver import COOKIE, Running, _cookie_header, _set_cookies, _sign_
 
 from streamlit_alb_auth.cli import build_parser
 from streamlit_alb_auth.devserver.config import COGNITO_IDP_PATH, SIGNED_OUT_PATH, DevConfig
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SHARDS
 
 SIGNED_OUT_HTML = (
     __import__("pathlib").Path(__file__).resolve().parents[1]
@@ -36,8 +37,8 @@ async def _status(stand_in: Running, path: str, cookies: dict[str, str]) -> int:
 
 async def _log_out(stand_in: Running, cookies: dict[str, str]) -> list[tuple[str, list[str]]]:
     """Follow the logout path's redirects up to the hosted UI's /logout; (Location, expired shards) each."""
-    url, answers = stand_in.base + "/cognito/logout", []
-    while url.startswith(stand_in.base + "/cognito/logout") and len(answers) < 10:
+    url, answers = stand_in.base + LOGOUT_PATH, []
+    while url.startswith(stand_in.base + LOGOUT_PATH) and len(answers) < 10:
         headers = {"Cookie": _cookie_header(cookies)}
         async with stand_in.client.get(url, headers=headers, allow_redirects=False) as answer:
             assert answer.status == 302
@@ -58,7 +59,7 @@ def test_logout_expires_every_shard_in_both_header_modes(mode):
         cookies, _ = await _sign_in(stand_in, "user@example.com")
         answers = await _log_out(stand_in, cookies)
 
-        shards = [f"{COOKIE}-{i}" for i in range(4)]
+        shards = [f"{COOKIE}-{i}" for i in range(SHARDS)]
         if mode == "multi":
             assert [expired for _, expired in answers] == [shards]
         else:
@@ -237,11 +238,11 @@ def test_logout_by_app_forwards_the_logout_path_with_the_session_s_identity():
     async def scenario(stand_in: Running) -> None:
         cookies, _ = await _sign_in(stand_in, "user@example.com")
         headers = {"Cookie": _cookie_header(_session_only(cookies))}
-        async with stand_in.client.get(stand_in.base + "/cognito/logout", headers=headers) as signed_in:
+        async with stand_in.client.get(stand_in.base + LOGOUT_PATH, headers=headers) as signed_in:
             assert signed_in.status == 200  # the fake Streamlit's echo: it was forwarded
-        async with stand_in.client.get(stand_in.base + "/cognito/logout") as anonymous:
+        async with stand_in.client.get(stand_in.base + LOGOUT_PATH) as anonymous:
             assert anonymous.status == 200
-        first, second = [r for r in stand_in.upstream.requests if r["path"] == "/cognito/logout"]
+        first, second = [r for r in stand_in.upstream.requests if r["path"] == LOGOUT_PATH]
         assert first["x-amzn-oidc-identity"] and first["x-amzn-oidc-accesstoken"]
         assert not any(name.startswith("x-amzn-oidc-") for name in second)
 
@@ -260,3 +261,48 @@ def test_the_app_route_s_location_gets_the_lambda_s_one_translation():
         "http://127.0.0.1:8080/logout?client_id=c&logout_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fsigned-out"
     )
     assert app_route_location("https://elsewhere.example/x", config, opened) == "https://elsewhere.example/x"
+
+
+def test_cross_site_logout_gets_the_confirmation_page_and_same_origin_logs_out_with_os_environ_untouched(
+    monkeypatch,
+):
+    """Over real HTTP: the stand-in's Lambda target runs ``handle`` with its own settings."""
+    import os
+
+    for name, value in {
+        "APP_LOGOUT_URL": "https://conflicting.example/",
+        "COGNITO_DOMAIN": "conflicting.example",
+        "COGNITO_CLIENT_ID": "conflicting",
+        "SESSION_COOKIE_NAME": "Conflicting",
+        "IDP_LOGOUT_URL": "https://conflicting.example/logout",
+    }.items():
+        monkeypatch.setenv(name, value)
+    before = dict(os.environ)
+
+    async def scenario(stand_in: Running) -> None:
+        cookies, _ = await _sign_in(stand_in, "user@example.com")
+        session = {"Cookie": _cookie_header(_session_only(cookies))}
+        url = stand_in.base + LOGOUT_PATH
+        for method, forged in (
+            ("GET", {"Sec-Fetch-Site": "cross-site"}),
+            ("POST", {"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"}),
+            ("POST", {"Sec-Fetch-Site": "same-site", "Origin": "http://localhost:1"}),
+            ("POST", {"Origin": "http://evil.example"}),
+        ):
+            headers = {**session, **forged}
+            async with stand_in.client.request(method, url, headers=headers, allow_redirects=False) as answer:
+                assert answer.status == 200, forged
+                assert "Set-Cookie" not in answer.headers and "Location" not in answer.headers
+                assert "<form method=post action=?>" in await answer.text()
+        assert await _status(stand_in, "/page", _session_only(cookies)) == 200  # still signed in
+        async with stand_in.client.put(url, headers=session, allow_redirects=False) as answer:
+            assert (answer.status, answer.headers["Allow"]) == (405, "GET, POST")
+        own = {**session, "Sec-Fetch-Site": "same-origin", "Origin": stand_in.base}
+        async with stand_in.client.post(url + "?", headers=own, allow_redirects=False) as answer:
+            assert answer.status == 302
+            expired = [name for c in _set_cookies(answer) for name, m in c.items() if m["max-age"] == "0"]
+            assert expired == [f"{COOKIE}-{i}" for i in range(SHARDS)]
+            assert answer.headers["Location"].startswith(stand_in.base + "/logout?")
+        assert dict(os.environ) == before
+
+    run(scenario)

@@ -16,6 +16,7 @@ from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.devserver.config import OIDC_PATH, DevConfig
 from streamlit_alb_auth.devserver.users import parse_user
 from streamlit_alb_auth.localidp import LocalOidcProvider
+from streamlit_alb_auth.templates.logout_lambda import SHARDS
 
 
 def run_oidc(scenario) -> None:
@@ -131,7 +132,7 @@ def test_logout_goes_through_the_end_session_endpoint_and_ends_the_sign_in(mode)
         cookies, _ = await _forwarded(stand_in, "user@example.com")
         answers = await _log_out(stand_in, cookies)
         assert sorted(name for _, expired in answers for name in expired) == [
-            f"{COOKIE}-{i}" for i in range(4)
+            f"{COOKIE}-{i}" for i in range(SHARDS)
         ]
         location = answers[-1][0]
         parts = urlsplit(location)

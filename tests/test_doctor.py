@@ -31,9 +31,10 @@ from streamlit_alb_auth.devserver.runner import free_port
 from streamlit_alb_auth.doctor import Check, doctor_fetcher
 from streamlit_alb_auth.doctor.live import check_deployment
 from streamlit_alb_auth.doctor.local import check_configuration
+from streamlit_alb_auth.templates.logout_lambda import SESSION_COOKIE
 
 ROOT = Path(__file__).resolve().parents[1]
-COOKIE = "AWSELBAuthSessionCookie"
+COOKIE = SESSION_COOKIE
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
@@ -114,8 +115,8 @@ def test_a_single_value_logout_chain_passes_when_it_expires_every_shard() -> Non
 
 
 def only_first_shard(handler: Handler) -> Handler:
-    def run(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        answer = handler(event, context)
+    def run(event: dict[str, Any], env: Any) -> dict[str, Any]:
+        answer = handler(event, env)
         answer["multiValueHeaders"]["Set-Cookie"] = answer["multiValueHeaders"]["Set-Cookie"][:1]
         return answer
 
@@ -123,8 +124,8 @@ def only_first_shard(handler: Handler) -> Handler:
 
 
 def to_app_root(handler: Handler) -> Handler:
-    def run(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        answer = handler(event, context)
+    def run(event: dict[str, Any], env: Any) -> dict[str, Any]:
+        answer = handler(event, env)
         answer["multiValueHeaders"]["Location"] = ["/"]
         return answer
 
@@ -135,8 +136,8 @@ def back_to(path: str) -> Callable[[Handler], Handler]:
     """The logout URL the Lambda names (where the IdP sends users back) becomes ``path`` on the app."""
 
     def wrap(handler: Handler) -> Handler:
-        def run(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            answer = handler(event, context)
+        def run(event: dict[str, Any], env: Any) -> dict[str, Any]:
+            answer = handler(event, env)
             (location,) = answer["multiValueHeaders"]["Location"]
             parts = urlsplit(location)
             query = dict(parse_qsl(parts.query))

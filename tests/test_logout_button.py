@@ -21,6 +21,7 @@ from streamlit_alb_auth.logout import (
     _inline,
     check_logout_path,
 )
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH
 from streamlit_alb_auth.user import SESSION_STATE_KEY
 
 APP = """
@@ -66,7 +67,7 @@ def test_renders_the_packaged_bundle_with_label_and_path():
     assert element.proto.css_source_path == "style.css"
     assert _data(element) == {
         "button": {
-            "path": "/cognito/logout",
+            "path": LOGOUT_PATH,
             "label": "Log out",
             "help": None,
             "stretch": False,

@@ -18,7 +18,9 @@ from test_logout_lambda import (
     single_value_event,
 )
 
-SHARD_COOKIES = [expired(f"AWSELBAuthSessionCookie-{shard}") for shard in range(4)]
+from streamlit_alb_auth.templates.logout_lambda import SESSION_COOKIE, SHARDS
+
+SHARD_COOKIES = [expired(f"{SESSION_COOKIE}-{shard}") for shard in range(SHARDS)]
 ENV = {
     "AWS_REGION": "eu-west-1",
     "COGNITO_USER_POOL_DOMAIN_PREFIX": "my-app",

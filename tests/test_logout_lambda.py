@@ -12,6 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from streamlit_alb_auth.templates import logout_lambda
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE, SHARDS
+
 TEMPLATES = Path(__file__).resolve().parents[1] / "streamlit_alb_auth" / "templates"
 LAMBDA_PATH = TEMPLATES / "logout_lambda.py"
 TARGET_GROUP = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/logout/6d0ecf831eec9f09"
@@ -35,7 +38,7 @@ EXPECTED_LOCATION = (
     "https://my-app.auth.eu-west-1.amazoncognito.com/logout"
     f"?client_id={CLIENT_ID}&logout_uri=https%3A%2F%2Fapp.example.com%2F"
 )
-SESSION_COOKIES = "AWSELBAuthSessionCookie-0=abc; AWSELBAuthSessionCookie-1=def; other=1"
+SESSION_COOKIES = f"{SESSION_COOKIE}-0=abc; {SESSION_COOKIE}-1=def; other=1"
 
 
 def expired(name: str) -> str:
@@ -78,7 +81,7 @@ def single_value_event(query: dict | None = None, headers: dict | None = None, *
     event = {
         "requestContext": {"elb": {"targetGroupArn": TARGET_GROUP}},
         "httpMethod": "GET",
-        "path": "/cognito/logout",
+        "path": LOGOUT_PATH,
         "queryStringParameters": query or {},
         "headers": {
             "accept": "text/html,application/xhtml+xml",
@@ -133,7 +136,7 @@ def test_multi_value_mode_expires_every_shard_and_redirects(configured) -> None:
     assert response["multiValueHeaders"]["Location"] == [EXPECTED_LOCATION]
     assert response["multiValueHeaders"]["Cache-Control"] == ["no-store"]
     assert response["multiValueHeaders"]["Set-Cookie"] == [
-        expired(f"AWSELBAuthSessionCookie-{shard}") for shard in range(4)
+        expired(f"{SESSION_COOKIE}-{shard}") for shard in range(SHARDS)
     ]
 
 
@@ -148,7 +151,7 @@ def test_single_value_mode_expires_shard_zero_and_hops_to_shard_one(configured, 
     assert response["headers"] == {
         "Location": "?shard=1",
         "Cache-Control": "no-store",
-        "Set-Cookie": expired("AWSELBAuthSessionCookie-0"),
+        "Set-Cookie": expired(f"{SESSION_COOKIE}-0"),
     }
     assert all(isinstance(value, str) for value in response["headers"].values())
     assert not caplog.records
@@ -166,7 +169,7 @@ def test_every_shard_cookie_has_exact_expiry_attributes(configured, make_event) 
     assert cookies, "no Set-Cookie at all"
     for shard, cookie in enumerate(cookies):
         name_value, *attributes = cookie.split("; ")
-        assert name_value == f"AWSELBAuthSessionCookie-{shard}="
+        assert name_value == f"{SESSION_COOKIE}-{shard}="
         named = dict(a.split("=", 1) for a in attributes if "=" in a)
         flags = {a for a in attributes if "=" not in a}
         assert named.keys() == {"Max-Age", "Expires", "Path"}
@@ -316,7 +319,8 @@ HOSTILE_REQUESTS = {
     "next and state": {"query": {"next": "//evil.example", "redirect_uri": "https://evil.example"}},
     "repeated query": {"query": {"logout_uri": ["https://evil.example/", "https://x.example/"]}},
     "spoofed host": {"headers": {"host": "evil.example", "x-forwarded-host": "evil.example"}},
-    "referer and origin": {"headers": {"referer": "https://evil.example/", "origin": "null"}},
+    "referer": {"headers": {"referer": "https://evil.example/"}},
+    "own origin spelled with its port": {"headers": {"origin": "https://APP.example.com:443"}},
     "http proto": {"headers": {"x-forwarded-proto": "http", "x-forwarded-port": "80"}},
     "other path": {"path": "//evil.example/cognito/logout"},
     "post body": {"httpMethod": "POST", "body": "logout_uri=https%3A%2F%2Fevil.example"},
@@ -340,11 +344,106 @@ def test_hostile_requests_get_the_same_answer(configured, make_event, location, 
     assert header(response, "Location") == location
 
 
-def test_any_request_method_logs_out(configured) -> None:
-    for method in ("GET", "HEAD", "POST"):
+def test_get_and_post_log_out_every_other_method_is_a_405_that_changes_nothing(configured) -> None:
+    for method in ("GET", "POST"):
         response = configured(multi_value_event(httpMethod=method), None)
         assert response["statusCode"] == 302
         assert len(cookies_of(response)) == 4
+    for method in ("HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "get", ""):
+        response = configured(multi_value_event(httpMethod=method), None)
+        assert (response["statusCode"], header(response, "Allow")) == (405, "GET, POST"), method
+        assert cookies_of(response) == []
+
+
+OWN = "https://app.example.com"
+
+
+@pytest.mark.parametrize(
+    ("method", "site", "origin", "expected"),
+    [
+        ("GET", "", "", "logout"),  # an older client: neither header
+        ("GET", "none", "", "logout"),  # typed, bookmarked
+        ("GET", "same-origin", "", "logout"),  # logout_button's navigation
+        ("POST", "same-origin", OWN, "logout"),  # the confirmation page's form
+        ("POST", "", OWN + ":443", "logout"),
+        ("POST", "", "HTTPS://APP.EXAMPLE.COM", "logout"),
+        ("GET", "cross-site", "", "confirm"),  # a link or top-level navigation from another site
+        ("POST", "cross-site", "https://evil.example", "confirm"),  # a form from another site
+        ("GET", "same-site", "", "confirm"),  # a sibling subdomain is not the app
+        ("GET", "Cross-Site", "", "confirm"),
+        ("GET", "something-new", "", "confirm"),  # a value we do not know: not trusted
+        ("POST", "", "https://evil.example", "confirm"),  # an older client's cross-site form
+        ("POST", "", "null", "confirm"),  # an opaque origin (sandboxed frame, data: URL)
+        ("POST", "same-origin", "http://app.example.com", "confirm"),  # another scheme
+        ("POST", "same-origin", OWN + ":8443", "confirm"),  # another port
+        ("PUT", "same-origin", OWN, "refuse"),
+        ("HEAD", "", "", "refuse"),
+    ],
+)
+def test_verdict_from_method_fetch_metadata_and_origin(method, site, origin, expected) -> None:
+    assert logout_lambda.verdict(method, site, origin, OWN) == expected
+
+
+def revoked_by(event: dict, env: dict) -> tuple[dict, list[tuple[str, str]]]:
+    calls: list[tuple[str, str]] = []
+    response = logout_lambda.handle(event, env, revoke=lambda url, token: calls.append((url, token)))
+    return response, calls
+
+
+ENV = {
+    "COGNITO_DOMAIN": "auth.example.com",
+    "COGNITO_CLIENT_ID": CLIENT_ID,
+    "APP_LOGOUT_URL": APP_URL,
+    "COGNITO_IDP_ENDPOINT": CLOSED_ENDPOINT,
+}
+TOKEN = {"x-amzn-oidc-accesstoken": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln"}
+CROSS_SITE = {
+    "top-level navigation": {"sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate"},
+    "form post": {"sec-fetch-site": "cross-site", "origin": "https://evil.example"},
+    "sibling subdomain": {"sec-fetch-site": "same-site", "origin": "https://blog.example.com"},
+    "older client's form": {"origin": "https://evil.example"},
+}
+
+
+@pytest.mark.parametrize("make_event", [single_value_event, multi_value_event])
+@pytest.mark.parametrize("headers", CROSS_SITE.values(), ids=CROSS_SITE.keys())
+def test_a_request_from_another_site_gets_a_confirmation_page_and_nothing_else(make_event, headers) -> None:
+    response, calls = revoked_by(make_event(headers={**TOKEN, **headers}, httpMethod="POST"), ENV)
+    assert (response["statusCode"], calls, cookies_of(response)) == (200, [], [])
+    assert header(response, "Location") is None
+    assert header(response, "Content-Security-Policy") == "frame-ancestors 'none'"  # no clickjacking
+    assert header(response, "Cache-Control") == "no-store"
+    body = response["body"]
+    assert "<form method=post action=?>" in body and "<button>Log out</button>" in body
+    assert "evil" not in body and "blog" not in body
+
+
+@pytest.mark.parametrize("make_event", [single_value_event, multi_value_event])
+def test_the_confirmation_form_s_same_origin_post_logs_out_and_revokes(make_event) -> None:
+    headers = {**TOKEN, "sec-fetch-site": "same-origin", "origin": "https://app.example.com"}
+    response, calls = revoked_by(make_event(headers=headers, httpMethod="POST"), ENV)
+    assert response["statusCode"] == 302
+    assert cookies_of(response) and calls == [(CLOSED_ENDPOINT, TOKEN["x-amzn-oidc-accesstoken"])]
+
+
+@pytest.mark.parametrize("site", ["same-origin", "none", None])
+def test_same_origin_typed_and_older_clients_log_out_at_once(site) -> None:
+    headers = {**TOKEN, **({"sec-fetch-site": site} if site else {})}
+    response, calls = revoked_by(multi_value_event(headers=headers), ENV)
+    assert (response["statusCode"], len(cookies_of(response)), len(calls)) == (302, 4, 1)
+
+
+def test_handle_reads_only_the_mapping_it_is_given(monkeypatch) -> None:
+    """The stand-in and the app's route pass their own settings; os.environ is neither read nor written."""
+    monkeypatch.setenv("APP_LOGOUT_URL", "https://conflicting.example/")
+    monkeypatch.setenv("COGNITO_DOMAIN", "conflicting.example")
+    monkeypatch.setenv("SESSION_COOKIE_NAME", "Conflicting")
+    before = dict(__import__("os").environ)
+    response, _ = revoked_by(multi_value_event(), {**ENV, "SESSION_COOKIE_NAME": "Mine"})
+    assert header(response, "Location").startswith("https://auth.example.com/logout?")
+    assert "conflicting" not in repr(response)
+    assert [c.split("=")[0] for c in cookies_of(response)] == [f"Mine-{n}" for n in range(4)]
+    assert dict(__import__("os").environ) == before
 
 
 def test_source_is_small_and_uses_only_the_standard_library() -> None:

@@ -22,6 +22,8 @@ from test_logout_lambda import (
     single_value_event,
 )
 
+from streamlit_alb_auth.templates.logout_lambda import SHARDS
+
 ACCESS_TOKEN = (
     "eyJraWQiOiJrMSIsImFsZyI6IlJTMjU2In0.eyJzdWIiOiJ1c2VyLTEiLCJ0b2tlbl91c2UiOiJhY2Nlc3MifQ.c2lnbmF0dXJl"
 )
@@ -105,7 +107,7 @@ def signed_in(make_event=multi_value_event, token: str = ACCESS_TOKEN, **fields)
     return make_event(headers={"x-amzn-oidc-accesstoken": token}, **fields)
 
 
-def assert_logged_out(response: dict, location: str = EXPECTED_LOCATION, shards: int = 4) -> None:
+def assert_logged_out(response: dict, location: str = EXPECTED_LOCATION, shards: int = SHARDS) -> None:
     assert response["statusCode"] == 302
     assert header(response, "Location") == location
     assert len(cookies_of(response)) == shards

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 from test_logout_lambda import configured_handler, expired
 
+from streamlit_alb_auth.templates.logout_lambda import SESSION_COOKIE, SHARDS
+
 REAL = Path(__file__).resolve().parent / "fixtures" / "real-alb"
 SOURCES = json.loads((REAL / "SOURCES.json").read_text())["files"]
 EVENTS = sorted((REAL / "alb_events").glob("*.json"))
-COOKIE = "AWSELBAuthSessionCookie"
+COOKIE = SESSION_COOKIE
 
 
 def mode_of(path: Path) -> str:
@@ -41,7 +43,7 @@ def test_the_lambda_answers_a_real_event_in_its_header_mode(path, monkeypatch):
     if mode_of(path) == "multi":
         assert "headers" not in answer
         headers = answer["multiValueHeaders"]
-        assert headers["Set-Cookie"] == [expired(f"{COOKIE}-{shard}") for shard in range(4)]
+        assert headers["Set-Cookie"] == [expired(f"{COOKIE}-{shard}") for shard in range(SHARDS)]
         assert headers["Location"][0].startswith("https://my-app.auth.eu-west-1.amazoncognito.com/logout?")
     else:
         assert "multiValueHeaders" not in answer

@@ -14,6 +14,7 @@ from cfnlint.api import ManualArgs, lint_file
 from cfnlint.decode import decode
 
 from streamlit_alb_auth.templates import FILES, write_template
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "streamlit_alb_auth" / "templates"
@@ -175,7 +176,7 @@ def test_logout_rule_authenticates_with_allow_then_forwards_to_a_multi_value_lam
     assert config["SessionCookieName"] == {"Ref": "SessionCookieName"}
     assert config["SessionTimeout"] == {"Ref": "SessionTimeout"}
     assert forward == {"Type": "forward", "Order": 2, "TargetGroupArn": logout_target(template)}
-    assert template["Parameters"]["LogoutPath"]["Default"] == "/cognito/logout"
+    assert template["Parameters"]["LogoutPath"]["Default"] == LOGOUT_PATH
     assert template["Parameters"]["SessionTimeout"]["Default"] == 28800
 
     group = template["Resources"]["LogoutTargetGroup"]
@@ -387,3 +388,12 @@ def test_logout_stack_needs_an_idp_and_passes_the_oidc_settings() -> None:
     assert template["Parameters"]["IdpRedirectParam"]["Default"] == "post_logout_redirect_uri"
     asserted = template["Rules"]["IdpGiven"]["Assertions"][0]["Assert"]["Fn::Or"]
     assert {"Fn::Not": [{"Fn::Equals": [{"Ref": "IdpLogoutUrl"}, ""]}]} in asserted
+
+
+@pytest.mark.parametrize("name", YAMLS)
+def test_the_templates_literal_defaults_are_the_lambda_s_constants(name) -> None:
+    """The YAML spells them (CloudFormation cannot import); the Lambda module defines them once."""
+
+    parameters = load(name)["Parameters"]
+    assert parameters["LogoutPath"]["Default"] == LOGOUT_PATH
+    assert parameters["SessionCookieName"]["Default"] == SESSION_COOKIE

@@ -15,6 +15,7 @@ from cfnlint.decode import decode
 
 from streamlit_alb_auth.errors import UnsafeLogoutPathError
 from streamlit_alb_auth.logout_route import LOGOUT_PATH_PATTERN, logout_route
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "streamlit_alb_auth" / "templates"
 LAMBDA_SOURCE = (TEMPLATES / "logout_lambda.py").read_text(encoding="utf-8")
@@ -148,7 +149,7 @@ APP_PATHS = [
     "/cognito/../_stcore/health",
     "/./",
 ]
-OWN_PATHS = ["/cognito/logout", "/logout", "/auth-logout", "/app/logout", "/sign.out/now"]
+OWN_PATHS = [LOGOUT_PATH, "/logout", "/auth-logout", "/app/logout", "/sign.out/now"]
 
 
 @pytest.mark.parametrize("name", list(APP_MODE))

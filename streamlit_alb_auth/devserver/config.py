@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from streamlit_alb_auth.cognito import user_pool_issuer
 from streamlit_alb_auth.devserver.users import DEFAULT_USERS, DevUser
-from streamlit_alb_auth.templates.logout_lambda import SIGN_OUT_SCOPE
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE, SIGN_OUT_SCOPE
 
 LOCAL_ALB_ARN = (
     "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/alb-auth-dev/0000000000000000"
@@ -63,8 +63,8 @@ class DevConfig:
     user_pool_id: str = LOCAL_USER_POOL_ID
     alb_arn: str = LOCAL_ALB_ARN
     cognito_domain: str = LOCAL_COGNITO_DOMAIN
-    logout_path: str = "/cognito/logout"
-    cookie_name: str = "AWSELBAuthSessionCookie"
+    logout_path: str = LOGOUT_PATH
+    cookie_name: str = SESSION_COOKIE
     session_seconds: int = DEFAULT_SESSION_SECONDS
     lambda_headers: str = "multi"
     data_token_seconds: int = 120

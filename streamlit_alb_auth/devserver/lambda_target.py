@@ -1,7 +1,8 @@
-"""``/cognito/logout``: run the shipped logout Lambda on an ALB-shaped event, answer with its response.
+"""The logout path: run the shipped logout Lambda on an ALB-shaped event, answer with its response.
 
-The Lambda is the file we ship (``templates/logout_lambda.py``), loaded as Lambda loads it and run
-with the environment the CloudFormation template would give it. As the templates' logout rule
+The Lambda is the file we ship (``templates/logout_lambda.py``), loaded as Lambda loads it; its
+``handle(event, env)`` gets the environment the CloudFormation template would give the function, as
+a mapping of its own (the process environment is neither read nor changed). As the templates' logout rule
 does, the request is authenticated with ``OnUnauthenticatedRequest: allow``: a live session adds
 the ``x-amzn-oidc-*`` headers (so the Lambda revokes the access token through the stand-in's
 ``GlobalSignOut``), no session forwards it as it is. The event has single- or multi-value headers
@@ -16,9 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import importlib.util
-import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -32,7 +31,8 @@ TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "logout_lambda
 TARGET_GROUP_ARN = (
     "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/alb-auth-dev-logout/0000000000000000"
 )
-LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+LambdaHandler = Callable[[dict[str, Any], Mapping[str, str]], dict[str, Any]]
+"""The Lambda's ``handle(event, env)``."""
 
 
 def load_handler(path: Path = TEMPLATE) -> LambdaHandler:
@@ -41,7 +41,7 @@ def load_handler(path: Path = TEMPLATE) -> LambdaHandler:
         raise FileNotFoundError(f"no logout Lambda at {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.lambda_handler
+    return module.handle
 
 
 def _raw_pairs(query: str) -> dict[str, list[str]]:
@@ -51,20 +51,6 @@ def _raw_pairs(query: str) -> dict[str, list[str]]:
         name, _, value = item.partition("=")
         pairs.setdefault(name, []).append(value)
     return pairs
-
-
-@contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def alb_event(
@@ -141,15 +127,11 @@ class LogoutTarget:
         self.config = config
         self.identity = identity
         self.handler = handler or load_handler()
-        self._one_at_a_time = asyncio.Lock()
 
     async def handle(self, request: web.Request) -> web.Response:
         multi = self.config.lambda_headers == "multi"
         event = alb_event(request, await request.read(), self.identity(request), multi=multi)
         config = self.config.as_opened(request.host)
-        # The handler reads os.environ, so calls take turns; it runs in a thread because its
-        # GlobalSignOut call comes back to this very event loop.
-        async with self._one_at_a_time:
-            with _environment(config.lambda_environment()):
-                answer = await asyncio.to_thread(self.handler, event, None)
+        # In a thread: its GlobalSignOut call comes back to this very event loop.
+        answer = await asyncio.to_thread(self.handler, event, config.lambda_environment())
         return http_response(answer, config)

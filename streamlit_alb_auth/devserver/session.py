@@ -24,9 +24,11 @@ from dataclasses import asdict, dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from streamlit_alb_auth.templates.logout_lambda import SHARDS
+
 MAX_COOKIE_BYTES = 4096
 """A shard's ``name=value`` stays within this, the per-cookie size the ALB and browsers keep to."""
-MAX_SHARDS = 4
+MAX_SHARDS = SHARDS
 """The ALB writes at most four shards (16 KB); the logout Lambda expires exactly these."""
 # Cognito's refresh token is an opaque encrypted blob of about 1.8 KB; with one that size (and an ID
 # token) our cookie is as large as the ALB's, so two shards are the normal case, as in production.

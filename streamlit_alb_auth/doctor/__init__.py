@@ -16,9 +16,10 @@ from typing import Literal, TextIO
 
 from streamlit_alb_auth.errors import log_safe
 from streamlit_alb_auth.fetch import Fetcher
+from streamlit_alb_auth.templates.logout_lambda import SESSION_COOKIE
 
 Status = Literal["ok", "warn", "fail"]
-DEFAULT_COOKIE_NAME = "AWSELBAuthSessionCookie"
+DEFAULT_COOKIE_NAME = SESSION_COOKIE
 # Reasons quote what a deployment sent (a Location, a query value, a cookie name): long enough for
 # a real authorize URL, short enough that a hostile one cannot scroll the summary away.
 TEXT_LIMIT = 2000

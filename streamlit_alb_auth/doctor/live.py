@@ -17,8 +17,8 @@ from streamlit_alb_auth.doctor import Check, fail, ok, warn
 from streamlit_alb_auth.doctor.revocation import scope_check
 from streamlit_alb_auth.errors import ConfigurationError, FetchError
 from streamlit_alb_auth.fetch import Fetcher, FetchResponse, is_loopback_host
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE, SHARDS
 
-SHARDS = 4
 MAX_LOGOUT_HOPS = SHARDS + 2
 CALLBACK_PATH = "/oauth2/idpresponse"
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -47,9 +47,9 @@ class _Site:
 def check_deployment(
     url: str,
     *,
-    logout_path: str = "/cognito/logout",
+    logout_path: str = LOGOUT_PATH,
     health_path: str = "/_stcore/health",
-    cookie_name: str = "AWSELBAuthSessionCookie",
+    cookie_name: str = SESSION_COOKIE,
     fetcher: Fetcher,
 ) -> list[Check]:
     """Check the deployment at ``url`` from outside; see ``streamlit-alb-auth doctor --help``.

@@ -1,31 +1,24 @@
 """ALB logout target: expire the ALB session cookies, revoke the tokens, sign out of the IdP.
 
-Standard library only; inlined byte for byte into the CloudFormation templates. This file is the
-one logout logic: the Lambda, the app's own logout route and the local stand-in all run it.
+Standard library only, inlined into the templates; the one logout logic and home of its constants.
+The Lambda, the app's logout route and the stand-in all run ``handle(event, env)``, each with its
+own settings mapping.
 
-- ``plan(env, query, multi)`` is the pure part: settings from an environment mapping and the
-  request's query give a ``Plan``: the ``Set-Cookie`` values that expire the session shards, the
-  ``Location`` to redirect to, and the ``GlobalSignOut`` endpoint (``""``: do not revoke). It
-  raises ``ValueError`` when the settings are wrong. ``global_sign_out(url, token)`` revokes.
-- With multi-value headers (``multi=True``) one answer expires every shard. With single-value
-  headers (one ``Set-Cookie`` per answer) the answer expires shard N and redirects to
-  ``?shard=N+1``; the last shard's answer goes to the IdP. ``shard`` is read strictly (ASCII
-  digits) and clamped to the shard range, anything else is hop 0, so no request can change the
-  destination or loop.
-- The destination comes from configuration alone: Cognito's ``/logout`` (``COGNITO_DOMAIN`` or
-  ``COGNITO_USER_POOL_DOMAIN_PREFIX`` + ``AWS_REGION``, ``COGNITO_CLIENT_ID``) or any OIDC
-  end-session endpoint (``IDP_LOGOUT_URL``; the return URL in ``IDP_REDIRECT_PARAM``, default
-  ``post_logout_redirect_uri``; ``client_id`` sent only when ``IDP_CLIENT_ID`` is set), with
-  ``APP_LOGOUT_URL`` as the return URL.
-- When Cognito refuses ``GlobalSignOut`` the log line says why and what to do (a missing scope, a
-  revoked or expired token, throttling), from Cognito's error type and a fixed reading of its message;
-  neither the token nor Cognito's own text is logged.
+- ``verdict``: a request Fetch Metadata or ``Origin`` says another site sent (``same-site`` too: a
+  sibling subdomain is not the app) gets a page whose same-origin form logs out; nothing else
+  happens. Same-origin, typed URLs and clients sending neither header log out. GET and POST only.
+- ``plan(env, query, multi)`` (pure) gives the ``Set-Cookie`` values, the ``Location`` and the
+  ``GlobalSignOut`` endpoint (``""``: none), or raises ``ValueError`` for wrong settings. Single-value
+  headers expire shard N and redirect to ``?shard=N+1`` (read strictly, clamped), the last to the IdP.
+- The destination comes from configuration alone: Cognito's ``/logout`` or ``IDP_LOGOUT_URL``, back
+  to ``APP_LOGOUT_URL``. A refused ``GlobalSignOut`` is logged with why and what to do, from
+  Cognito's error type, never its text or the token.
 
     >>> env = {"IDP_LOGOUT_URL": "https://id.example/logout", "APP_LOGOUT_URL": "https://app.example/"}
-    >>> plan(env, {"shard": "3"}, multi=False).location
-    'https://id.example/logout?post_logout_redirect_uri=https%3A%2F%2Fapp.example%2F'
     >>> plan(env, {"shard": "1"}, multi=False).cookies[0].split(";")[0]
     'AWSELBAuthSessionCookie-1='
+    >>> verdict("POST", "cross-site", "https://evil.example", "https://app.example")
+    'confirm'
 """
 
 import http.client
@@ -36,11 +29,13 @@ import re
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 from urllib.parse import urlencode
 
 log = logging.getLogger(__name__)
+LOGOUT_PATH = "/cognito/logout"
+SESSION_COOKIE = "AWSELBAuthSessionCookie"
 SHARDS = 4
 LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 HOST = re.compile(rf"(?=.{{4,253}}$){LABEL}(\.{LABEL})+")
@@ -68,6 +63,11 @@ NOT_AUTHORIZED = (
         "the access token had expired, so this call revoked nothing; the ALB's refresh token "
         "lives on until SessionTimeout unless the user signs out again with a fresh session",
     ),
+)
+# A request another site may have sent: its form posts to this path, with no query, from here.
+CONFIRM = (
+    "<!doctype html><meta charset=utf-8><title>Log out?</title><form method=post action=?>"
+    "<p>Log out of this app?</p><button>Log out</button></form>"
 )
 THROTTLED = (
     "Cognito throttled the call, so nothing was revoked and a copy of this session cookie keeps "
@@ -149,7 +149,7 @@ def _expired(name: str) -> str:
 
 def plan(env: Mapping, query: Mapping, multi: bool) -> Plan:
     """What to answer a logout request with; ``query`` maps a name to a value or a list of them."""
-    back, cookie = _url(env, "APP_LOGOUT_URL"), _env(env, "SESSION_COOKIE_NAME", "AWSELBAuthSessionCookie")
+    back, cookie = _url(env, "APP_LOGOUT_URL"), _env(env, "SESSION_COOKIE_NAME", SESSION_COOKIE)
     if not TOKEN.fullmatch(cookie):
         raise ValueError("SESSION_COOKIE_NAME must be a cookie name (no space, =, ;)")
     idp = _oidc_logout(env, back) if _env(env, "IDP_LOGOUT_URL") else _cognito_logout(env, back)
@@ -215,24 +215,52 @@ def _header(event: dict, name: str) -> str:
     return str(values[-1] or "")
 
 
-def lambda_handler(event: dict, context: object) -> dict:
-    """Answer any request on the logout path: the header mode, query and access token are read."""
+def _origin(url: str) -> str:
+    url = url.strip().lower()
+    return re.sub(r"^(https://.*):443$|^(http://.*):80$", r"\1\2", url)
+
+
+def verdict(method: str, site: str, origin: str, own: str) -> str:
+    """``"logout"``, ``"confirm"`` (another site may have sent it) or ``"refuse"`` (not GET or POST),
+    from the method, ``Sec-Fetch-Site``, ``Origin`` and the request's own origin."""
+    if method not in ("GET", "POST"):
+        return "refuse"
+    if site.lower() not in ("", "same-origin", "none") or (origin and _origin(origin) != _origin(own)):
+        return "confirm"
+    return "logout"
+
+
+def handle(event: dict, env: Mapping, revoke: Callable = global_sign_out) -> dict:
+    """Answer an ALB event on the logout path with the settings in ``env``; ``revoke(url, token)``."""
     multi = "multiValueHeaders" in event
     query = event.get("multiValueQueryStringParameters" if multi else "queryStringParameters") or {}
+    own = f"{_header(event, 'x-forwarded-proto') or 'https'}://{_header(event, 'host')}"
+    site, origin = _header(event, "sec-fetch-site"), _header(event, "origin")
+    act = verdict(str(event.get("httpMethod", "")), site, origin, own)
+    html = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+    if act == "refuse":
+        return _answer(405, "405 Method Not Allowed", {**html, "Allow": "GET, POST"}, [], multi, "")
     try:
-        answer = plan(os.environ, query, multi)
+        answer = plan(env, query, multi)
     except ValueError as error:
         log.error("logout is misconfigured: %s", error)
-        headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
         body = "<!doctype html><title>Logout failed</title><h1>Logout is not configured</h1>"
-        return _answer(500, "500 Internal Server Error", headers, [], multi, body)
+        return _answer(500, "500 Internal Server Error", html, [], multi, body)
+    if act == "confirm":
+        html["Content-Security-Policy"] = "frame-ancestors 'none'"
+        return _answer(200, "200 OK", html, [], multi, CONFIRM)
     # Not "token = <header name>": secret scanners (checkov's CKV_SECRET_6) flag that keyword
     # beside a long string as a leaked secret in every template this file is inlined into.
     access = _header(event, "x-amzn-oidc-accesstoken")
     if answer.revoke_url and len(access) < 16384 and JWT.fullmatch(access):
-        global_sign_out(answer.revoke_url, access)
+        revoke(answer.revoke_url, access)
     headers = {"Location": answer.location, "Cache-Control": "no-store"}
     return _answer(302, "302 Found", headers, answer.cookies, multi, "")
+
+
+def lambda_handler(event: dict, context: object) -> dict:
+    """The Lambda's entry point: ``handle`` with the function's environment."""
+    return handle(event, os.environ)
 
 
 def _answer(status: int, text: str, headers: dict, cookies: list, multi: bool, body: str) -> dict:

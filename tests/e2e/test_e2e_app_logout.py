@@ -18,6 +18,8 @@ import requests
 from conftest import DevServer
 from playwright.sync_api import BrowserContext, expect
 
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE, SHARDS
+
 pytestmark = pytest.mark.e2e
 APP = """
 import streamlit as st
@@ -36,7 +38,7 @@ logout_button()
 """
 EMAIL = "user@example.com"
 ACCESS_TOKEN_SECONDS = 5
-SESSION_COOKIE = re.compile(r"AWSELBAuthSessionCookie-\d")
+SESSION_SHARD = re.compile(rf"{re.escape(SESSION_COOKIE)}-\d")
 MISCONFIGURED = re.compile(r"misconfigured|Logout is not configured|must be an https URL|is not set")
 
 
@@ -76,11 +78,11 @@ def opens_the_app(context: BrowserContext, server: DevServer) -> bool:
 
 def test_the_app_s_own_route_logs_out_and_revokes_through_the_stand_in(app_logout, browser, context):
     page = signed_in_page(context, app_logout)
-    copied = [cookie for cookie in context.cookies() if SESSION_COOKIE.fullmatch(cookie["name"])]
+    copied = [cookie for cookie in context.cookies() if SESSION_SHARD.fullmatch(cookie["name"])]
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="You have signed out")).to_be_visible()
     assert page.url == app_logout.base_url + "/signed-out"
-    assert [c for c in context.cookies() if SESSION_COOKIE.fullmatch(c["name"])] == []
+    assert [c for c in context.cookies() if SESSION_SHARD.fullmatch(c["name"])] == []
     # Only GlobalSignOut, sent by the app's route with the forwarded access token, ends a copy: once its
     # access token expires, the refresh is refused (without revocation it would be refreshed for ever).
     replay = browser.new_context()
@@ -96,11 +98,11 @@ def test_the_app_s_own_route_logs_out_and_revokes_through_the_stand_in(app_logou
 
 def test_the_app_s_own_port_answers_its_logout_route_configured(app_logout):
     """What the review saw on the app's port: a 500 and an error line. Now the route is configured."""
-    answer = requests.get(app_logout.streamlit_url + "/cognito/logout", allow_redirects=False, timeout=10)
+    answer = requests.get(app_logout.streamlit_url + LOGOUT_PATH, allow_redirects=False, timeout=10)
     assert answer.status_code == 302, answer.text
     location = urlsplit(answer.headers["Location"])
     assert (location.scheme, location.netloc, location.path) == ("https", "auth.alb-dev.invalid", "/logout")
     assert parse_qs(location.query)["logout_uri"] == [app_logout.base_url + "/signed-out"]
     expired = [line.split("=", 1)[0] for line in answer.raw.headers.getlist("Set-Cookie")]
-    assert expired == [f"AWSELBAuthSessionCookie-{n}" for n in range(4)]
+    assert expired == [f"{SESSION_COOKIE}-{n}" for n in range(SHARDS)]
     assert not MISCONFIGURED.search(app_logout.log.read_text()), app_logout.log.read_text()

@@ -12,6 +12,7 @@ from conftest import wait_for_app_run
 from playwright.sync_api import BrowserContext, Page, expect
 
 from streamlit_alb_auth.devserver.config import LOCAL_ALB_ARN
+from streamlit_alb_auth.templates.logout_lambda import SESSION_COOKIE
 from streamlit_alb_auth.testing import LocalAlbSigner
 
 pytestmark = pytest.mark.e2e
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.e2e
 # The README's picture; rewritten only on request, so a test run leaves the checkout clean.
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "demo-signed-in.png"
 UPDATE_SCREENSHOT = os.environ.get("UPDATE_DEMO_SCREENSHOT") == "1"
-SESSION_COOKIE = re.compile(r"AWSELBAuthSessionCookie-\d")
+SESSION_SHARD = re.compile(rf"{re.escape(SESSION_COOKIE)}-\d")
 FOOTER = "Sign-in, verified identity and logout by streamlit-alb-auth."
 
 
@@ -32,7 +33,7 @@ def sign_in(page: Page, base_url: str, email: str, path: str = "/") -> None:
 
 
 def session_cookies(context: BrowserContext) -> list[str]:
-    return [cookie["name"] for cookie in context.cookies() if SESSION_COOKIE.fullmatch(cookie["name"])]
+    return [cookie["name"] for cookie in context.cookies() if SESSION_SHARD.fullmatch(cookie["name"])]
 
 
 def menu(page: Page) -> list[str]:
@@ -52,8 +53,8 @@ def test_user_signs_in_and_sees_their_verified_email(dev_server, context):
     # One page left: Streamlit shows no menu at all, so there is no Admin link to follow.
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
     expect(page.get_by_role("link", name="Admin")).to_have_count(0)
-    assert session_cookies(context) == ["AWSELBAuthSessionCookie-0", "AWSELBAuthSessionCookie-1"]
-    assert all(c["httpOnly"] for c in context.cookies() if SESSION_COOKIE.fullmatch(c["name"]))
+    assert session_cookies(context) == [f"{SESSION_COOKIE}-0", f"{SESSION_COOKIE}-1"]
+    assert all(c["httpOnly"] for c in context.cookies() if SESSION_SHARD.fullmatch(c["name"]))
 
 
 def test_the_admin_group_gets_the_admin_page(dev_server, context, tmp_path):

@@ -19,6 +19,8 @@ import pytest
 from conftest import wait_for_app_run
 from playwright.sync_api import BrowserContext, Page, expect
 
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE
+
 pytestmark = pytest.mark.e2e
 
 APP = """
@@ -104,7 +106,7 @@ def test_logout_click_in_one_tab_signs_out_the_other_at_once(guard_server, conte
     # expired the cookies, then reloaded into the sign-in page.
     expect_signed_out(second)
     assert probes and probes[0] - clicked < 30  # a poll would come after 48 s at the earliest
-    assert not [c for c in context.cookies() if c["name"].startswith("AWSELBAuthSessionCookie")]
+    assert not [c for c in context.cookies() if c["name"].startswith(SESSION_COOKIE)]
 
 
 def test_polling_signs_out_a_tab_within_the_interval_and_counts_its_requests(guard_server, context):
@@ -120,7 +122,7 @@ def test_polling_signs_out_a_tab_within_the_interval_and_counts_its_requests(gua
 
     probes = count_probes(watched)
     other = context.new_page()
-    other.goto(guard_server.base_url + "/cognito/logout")
+    other.goto(guard_server.base_url + LOGOUT_PATH)
     expect(other).to_have_title(SIGNED_OUT)
     ended = time.monotonic()
     expect_signed_out(watched)
@@ -136,7 +138,7 @@ def test_focus_signs_out_a_tab_with_polling_off(guard_server, context):
     watched = open_signed_in(context, guard_server.base_url, "?interval=0")
     probes = count_probes(watched)
     other = context.new_page()
-    other.goto(guard_server.base_url + "/cognito/logout")
+    other.goto(guard_server.base_url + LOGOUT_PATH)
     expect(other).to_have_title(SIGNED_OUT)
     # Polling is off and nobody clicked in this browser's tabs: the tab stays as it is...
     observe_quietly(watched, 3)
@@ -176,7 +178,7 @@ def test_signed_out_url_is_where_the_tab_goes(guard_server, context):
     watched = open_signed_in(context, guard_server.base_url, "?interval=1&signed_out=/signed-out")
     went: list[str] = []
     watched.on("request", lambda r: went.append(r.url) if r.is_navigation_request() else None)
-    context.new_page().goto(guard_server.base_url + "/cognito/logout")
+    context.new_page().goto(guard_server.base_url + LOGOUT_PATH)
     expect(watched).to_have_title(SIGNED_OUT)
     assert went and went[0] == guard_server.base_url + "/signed-out"
     expect(watched.get_by_role("heading", name=HEADING)).to_have_count(0)
@@ -206,7 +208,7 @@ def test_reconnecting_after_the_session_ended_goes_to_sign_in(guard_server, cont
     assert sockets
     probes = count_probes(watched)
     other = context.new_page()
-    other.goto(guard_server.base_url + "/cognito/logout")
+    other.goto(guard_server.base_url + LOGOUT_PATH)
     expect(other).to_have_title(SIGNED_OUT)
     observe_quietly(watched, 1.5)
     assert probes == []
@@ -291,7 +293,7 @@ def test_the_session_guard_s_signed_out_url_wins_over_the_button_s_reload(guard_
     went: list[str] = []
     watched.on("request", lambda r: went.append(r.url) if r.is_navigation_request() else None)
     other = context.new_page()
-    other.goto(guard_server.base_url + "/cognito/logout")
+    other.goto(guard_server.base_url + LOGOUT_PATH)
     expect(other).to_have_title(SIGNED_OUT)
     watched.evaluate("window.dispatchEvent(new Event('focus'))")
     expect(watched).to_have_title(SIGNED_OUT, timeout=10_000)

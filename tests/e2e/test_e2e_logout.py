@@ -11,6 +11,8 @@ from conftest import DevServer, wait_for_app_run
 from playwright.sync_api import BrowserContext, Page, expect
 from test_e2e_demo import FOOTER, session_cookies, sign_in
 
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE
+
 pytestmark = pytest.mark.e2e
 
 
@@ -54,13 +56,75 @@ def test_logout_lands_on_the_signed_out_page_and_sign_in_again_works(dev_server,
 def test_single_value_lambda_mode_expires_every_shard(single_value_server, context):
     page = context.new_page()
     hops: list[str] = []
-    page.on("response", lambda r: hops.append(r.url) if "/cognito/logout" in r.url else None)
+    page.on("response", lambda r: hops.append(r.url) if LOGOUT_PATH in r.url else None)
     sign_in(page, single_value_server.base_url, "user@example.com")
-    assert session_cookies(context) == ["AWSELBAuthSessionCookie-0", "AWSELBAuthSessionCookie-1"]
+    assert session_cookies(context) == [f"{SESSION_COOKIE}-0", f"{SESSION_COOKIE}-1"]
 
     log_out(page, single_value_server)
 
     assert session_cookies(context) == []
-    logout = single_value_server.base_url + "/cognito/logout"
+    logout = single_value_server.base_url + LOGOUT_PATH
     assert hops == [logout, *(f"{logout}?shard={shard}" for shard in (1, 2, 3))]
     assert not opens_the_app(context, single_value_server)
+
+
+@pytest.fixture(scope="module")
+def other_site(dev_server) -> Iterator[str]:
+    """A page on another loopback origin (127.0.0.1, the app is on localhost: another site) that
+    links and posts to the app's logout path."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    logout = dev_server.base_url + LOGOUT_PATH
+    page = (
+        f'<!doctype html><title>Win a prize</title><a href="{logout}">Claim your prize</a>'
+        f'<form method=post action="{logout}"><button>Claim by form</button></form>'
+    ).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_another_site_cannot_end_the_session_but_the_app_s_logout_button_can(dev_server, other_site, context):
+    page = context.new_page()
+    sign_in(page, dev_server.base_url, "user@example.com")
+    signed_in = session_cookies(context)
+    assert signed_in
+
+    for claim in ("link", "button"):  # a top-level navigation, then a form post, from the other site
+        page.goto(other_site)
+        page.get_by_role(claim, name=re.compile("Claim")).click()
+        expect(page).to_have_title("Log out?")  # the confirmation page, nothing more
+        assert page.url.startswith(dev_server.base_url + LOGOUT_PATH)
+        assert session_cookies(context) == signed_in
+        assert opens_the_app(context, dev_server)
+
+    page.goto(dev_server.base_url + "/")
+    expect(page.get_by_text(FOOTER)).to_be_visible()
+    wait_for_app_run(page)
+    log_out(page, dev_server)
+    assert session_cookies(context) == []
+
+
+def test_the_confirmation_page_s_own_button_logs_out(dev_server, other_site, context):
+    page = context.new_page()
+    sign_in(page, dev_server.base_url, "user@example.com")
+    page.goto(other_site)
+    page.get_by_role("link", name="Claim your prize").click()
+    expect(page).to_have_title("Log out?")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="You have signed out")).to_be_visible()
+    assert session_cookies(context) == []

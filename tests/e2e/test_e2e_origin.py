@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from streamlit_alb_auth.templates.logout_lambda import SESSION_COOKIE
+
 pytestmark = pytest.mark.e2e
 
 
@@ -29,4 +31,4 @@ def test_sign_in_and_logout_on_127_0_0_1_never_visit_localhost(dev_server, conte
     page.wait_for_url(re.compile(r"/signed-out|/oauth2/authorize"))
     hosts = {urlsplit(url).hostname for url in visited}
     assert hosts == {"127.0.0.1"}, visited
-    assert not [c for c in context.cookies() if c["name"].startswith("AWSELBAuthSessionCookie")]
+    assert not [c for c in context.cookies() if c["name"].startswith(SESSION_COOKIE)]

@@ -20,8 +20,10 @@ from collections.abc import Iterator
 import pytest
 from conftest import DevServer
 from playwright.sync_api import Browser, BrowserContext, Route, expect
-from test_e2e_demo import FOOTER, SESSION_COOKIE, sign_in
+from test_e2e_demo import FOOTER, SESSION_SHARD, sign_in
 from test_e2e_logout import log_out
+
+from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH
 
 pytestmark = pytest.mark.e2e
 WINDOW = 25  # seconds: access tokens live this long here (15 minutes in the reference stack)
@@ -79,7 +81,7 @@ def until(context: BrowserContext, server: DevServer, wanted: str, deadline: flo
 
 def copy_of_the_session(browser: Browser, context: BrowserContext) -> BrowserContext:
     """Another browser holding the same session cookies (a stolen cookie, or one copied to a device)."""
-    copied = [cookie for cookie in context.cookies() if SESSION_COOKIE.fullmatch(cookie["name"])]
+    copied = [cookie for cookie in context.cookies() if SESSION_SHARD.fullmatch(cookie["name"])]
     assert len(copied) >= 2
     thief = browser.new_context()
     thief.add_cookies(copied)
@@ -107,7 +109,7 @@ def test_with_the_scope_missing_the_copy_lives_on_and_the_log_says_why(scope_mis
     sign_in(page, scope_missing.base_url, "user@example.com")
     thief = copy_of_the_session(browser, context)
     try:
-        before = {c["name"]: c["value"] for c in thief.cookies() if SESSION_COOKIE.fullmatch(c["name"])}
+        before = {c["name"]: c["value"] for c in thief.cookies() if SESSION_SHARD.fullmatch(c["name"])}
         log_out(page, scope_missing)
         log = scope_missing.log.read_text(encoding="utf-8", errors="replace")
         [line] = [line for line in log.splitlines() if "GlobalSignOut failed" in line]
@@ -144,7 +146,7 @@ def test_without_the_idp_logout_sign_in_again_would_not_ask(short_tokens, contex
         location = short_tokens.base_url + "/signed-out"
         route.fulfill(response=answer, headers={**answer.headers, "location": location})
 
-    page.route(re.compile(re.escape(short_tokens.base_url) + "/cognito/logout"), skip_idp_logout)
+    page.route(re.compile(re.escape(short_tokens.base_url) + LOGOUT_PATH), skip_idp_logout)
     log_out(page, short_tokens)
     page.get_by_role("link", name="Sign in again").click()
     expect(page.get_by_text(FOOTER)).to_be_visible()  # straight back in, nobody asked
