@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from streamlit_alb_auth import errors as _errors
 from streamlit_alb_auth.errors import *  # noqa: F403
 from streamlit_alb_auth.errors import __all__ as _error_names
 
@@ -55,6 +56,8 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
+    if module_name is None and name in _errors._DEPRECATED_ALIASES:
+        return getattr(_errors, name)  # warns
     if module_name is None:
         raise AttributeError(f"module 'streamlit_alb_auth' has no attribute {name!r}")
     import importlib
