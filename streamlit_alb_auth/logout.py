@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 import weakref
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,7 +29,7 @@ from streamlit.errors import StreamlitAPIException
 from streamlit.string_util import validate_icon_or_emoji
 
 from streamlit_alb_auth.errors import UnsafeLogoutPathError
-from streamlit_alb_auth.user import SESSION_STATE_KEY
+from streamlit_alb_auth.session import SESSION_STATE_KEY, VERIFIED_FOR_KEY
 
 if TYPE_CHECKING:
     from streamlit.components.v2.component_manager import BidiComponentManager
@@ -66,6 +67,7 @@ _TRIGGER = "logout"
 _SAFE_PATH = re.compile(r"/(?![/\\])[\w\-.~!$&'()*+,;=:@/?#%]*", re.ASCII)
 
 _LOGGER = logging.getLogger("streamlit_alb_auth")
+# process-wide: listed in caches.py
 _RENDERERS: weakref.WeakKeyDictionary[BidiComponentManager, dict[str, ComponentRenderer]] = (
     weakref.WeakKeyDictionary()
 )
@@ -88,6 +90,12 @@ def check_logout_path(path: object) -> str:
 
 def _forget_user() -> None:
     st.session_state.pop(SESSION_STATE_KEY, None)
+    st.session_state.pop(VERIFIED_FOR_KEY, None)
+
+
+def forget_renderers() -> None:
+    """Define the component again on next use (``caches.clear_all``)."""
+    _RENDERERS.clear()
 
 
 def _inline(name: str) -> str:
@@ -207,9 +215,9 @@ def session_guard(
 
 
 def logout_button(
-    path: str = "/cognito/logout",
     label: str = "Log out",
-    *,
+    *deprecated_positional: str,
+    logout_path: str = "/cognito/logout",
     key: str | None = None,
     help: str | None = None,
     type: Literal["secondary", "primary", "tertiary"] = "secondary",
@@ -221,17 +229,18 @@ def logout_button(
 
     A click clears ``st.session_state[SESSION_STATE_KEY]``, tells the app's other tabs in this
     browser, and sends the whole page (not an iframe: the component is rendered in the page) to
-    ``path``, which should be the ALB rule that expires the ALB session cookies and redirects to
+    ``logout_path``, which should be the ALB rule that expires the ALB session cookies and redirects to
     Cognito's ``/logout``. The button brings a ``session_guard()`` with its defaults (call
     ``session_guard`` yourself for other settings; its settings win).
 
     Parameters
     ----------
-    path : str
-        Same-origin path to navigate to, starting with a single ``/``. Anything else raises
-        ``UnsafeLogoutPathError`` (a ``ValueError``) before the button is rendered.
     label : str
-        The button's visible text, which is also its accessible name.
+        The button's visible text, which is also its accessible name (first, as in ``st.button``).
+    logout_path : str, keyword-only
+        Same-origin path to navigate to, starting with a single ``/``. Anything else raises
+        ``UnsafeLogoutPathError`` (a ``ValueError``) before the button is rendered. (The old order,
+        ``logout_button(path, label)``, still works in this release, with a ``DeprecationWarning``.)
     key : str or None
         Widget key, needed only for two logout buttons with the same arguments.
     help : str or None
@@ -259,6 +268,7 @@ def logout_button(
     ...     st.write(user.email)
     ...     logout_button(icon=":material/logout:", help="Ends your session in every tab")
     """
+    label, path = _label_and_path(label, deprecated_positional, logout_path)
     check_logout_path(path)
     if not isinstance(label, str) or not label.strip():
         raise ValueError("logout_button label must be a non-empty string")
@@ -282,3 +292,21 @@ def logout_button(
         data["guard"] = _guard_data(DEFAULT_INTERVAL, None, None, explicit=False)
     result = _renderer(COMPONENT_NAME)(key=key, data=data, width=width, on_logout_change=_forget_user)
     return bool(getattr(result, _TRIGGER, None))
+
+
+def _label_and_path(label: str, rest: tuple[str, ...], logout_path: str) -> tuple[str, str]:
+    """``(label, path)``, recognising the old path-first call (one release of grace)."""
+    if len(rest) > 1:
+        raise TypeError("logout_button takes one positional argument, the label")
+    if rest:  # logout_button(path, label)
+        old_path, label = label, rest[0]
+    elif isinstance(label, str) and label.startswith("/") and not label.strip("/").count(" "):
+        old_path, label = label, "Log out"  # logout_button(path): a label never looks like a path
+    else:
+        return label, logout_path
+    warnings.warn(
+        "logout_button(path, label) is deprecated: write logout_button(label, logout_path=path)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return label, old_path

@@ -17,11 +17,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
+from streamlit_alb_auth.access_token import IdpVerifier
 from streamlit_alb_auth.asgi import SCOPE_KEY, AlbAuthMiddleware, alb_auth
+from streamlit_alb_auth.asgi.user_headers import OPTION, USER_HEADERS
 from streamlit_alb_auth.errors import ConfigurationError
-from streamlit_alb_auth.idp import IdpVerifier
 from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer
-from streamlit_alb_auth.user_headers import OPTION, USER_HEADERS
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
 CLAIMS = {"sub": "user-1", "email": "user@example.com", "name": "Zoë User", "username": "user-1"}

@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pinning import Reply, ScriptedServer
 
 from streamlit_alb_auth import errors
-from streamlit_alb_auth.auth import Authenticator
+from streamlit_alb_auth.authenticate import Authenticator
 from streamlit_alb_auth.config import resolve_settings
-from streamlit_alb_auth.identity import AlbUser
 from streamlit_alb_auth.keys import AlbKeyStore
 from streamlit_alb_auth.testing import LocalAlbSigner
+from streamlit_alb_auth.user import AlbUser
 
 SIGNER = LocalAlbSigner(client_id="my-app")
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -84,8 +84,10 @@ def authenticate(server: ScriptedServer, token: str, **settings: Any) -> AlbUser
         "groups_claim": "realm_access.roles",
         **settings,
     }
+    provider = options.pop("groups_provider", None)
     authenticator = Authenticator(resolve_settings(options, environ={}, secrets={}), key_store=AlbKeyStore())
-    user = authenticator.authenticate(*SIGNER.headers(ADA, access_token=token).values())
+    headers = SIGNER.headers(ADA, access_token=token).values()
+    user = authenticator.authenticate(*headers, groups_provider=provider)
     assert user.is_logged_in and user.sub == "sub-ada"
     return user
 
@@ -321,7 +323,7 @@ def test_the_new_settings_come_from_the_environment_and_secrets():
     assert resolve_settings({}, environ={}, secrets={}).groups_claim == "cognito:groups"
 
 
-def test_a_groups_provider_counts_as_the_same_setting_by_name():
+def test_a_groups_provider_counts_as_the_same_provider_by_name():
     def first(user):
         return []
 
@@ -331,12 +333,10 @@ def test_a_groups_provider_counts_as_the_same_setting_by_name():
 
         return provider
 
-    assert resolve_settings({"groups_provider": make()}, environ={}, secrets={}) == resolve_settings(
-        {"groups_provider": make()}, environ={}, secrets={}
-    )
-    assert resolve_settings({"groups_provider": first}, environ={}, secrets={}) != resolve_settings(
-        {"groups_provider": make()}, environ={}, secrets={}
-    )
+    from streamlit_alb_auth.session import provider_identity
+
+    assert provider_identity(make()) == provider_identity(make())
+    assert provider_identity(first) != provider_identity(make())
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from streamlit.components.v2.bidi_component.main import _make_trigger_id
 from streamlit.components.v2.component_path_utils import ComponentPathUtils
 from streamlit.testing.v1 import AppTest
 
-from streamlit_alb_auth import AlbAuthError
+from streamlit_alb_auth import SESSION_STATE_KEY, AlbAuthError
 from streamlit_alb_auth.logout import (
     COMPONENT_NAME,
     GUARD_COMPONENT_NAME,
@@ -21,7 +21,6 @@ from streamlit_alb_auth.logout import (
     _inline,
     check_logout_path,
 )
-from streamlit_alb_auth.user import SESSION_STATE_KEY
 
 APP = """
 import streamlit as st
@@ -78,7 +77,7 @@ def test_renders_the_packaged_bundle_with_label_and_path():
 
 
 def test_renders_in_the_sidebar_with_options():
-    at = _app("'/logout?next=%2F', 'Sign out', help='Ends the ALB session'", in_sidebar=True)
+    at = _app("'Sign out', logout_path='/logout?next=%2F', help='Ends the ALB session'", in_sidebar=True)
     assert not at.exception
     assert not at.main.get("bidi_component")
     (element,) = at.sidebar.get("bidi_component")
@@ -242,7 +241,7 @@ def test_accepts_same_origin_paths(path):
 
 
 def test_bad_path_raises_before_anything_renders():
-    at = _app("'//evil.example'")
+    at = _app("logout_path='//evil.example'")
     assert at.exception
     assert "one leading '/'" in at.exception[0].message
     assert any("UnsafeLogoutPathError" in line for line in at.exception[0].stack_trace)
@@ -254,3 +253,31 @@ def test_inline_fallback_is_read_as_content_not_as_a_path():
         text = _inline(name)
         assert ComponentPathUtils.looks_like_inline_content(text)
         assert text.rstrip().endswith(("}", ";"))
+
+
+@pytest.mark.parametrize(
+    ("args", "label", "path"),
+    [("'/logout?next=%2F', 'Sign out'", "Sign out", "/logout?next=%2F"), ("'/bye'", "Log out", "/bye")],
+)
+def test_the_old_path_first_call_still_works_with_a_deprecation_warning(args, label, path):
+    script = f"""
+import warnings
+import streamlit as st
+from streamlit_alb_auth import logout_button
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    logout_button({args})
+st.session_state["warned"] = [str(w.message) for w in caught if w.category is DeprecationWarning]
+"""
+    at = AppTest.from_string(script).run(timeout=20)
+    assert not at.exception
+    (element,) = at.get("bidi_component")
+    assert (_data(element)["button"]["label"], _data(element)["button"]["path"]) == (label, path)
+    assert any("logout_path=" in message for message in at.session_state["warned"])
+
+
+def test_a_label_first_call_is_not_mistaken_for_the_old_order():
+    at = _app("'Sign out now'")
+    (element,) = at.get("bidi_component")
+    assert _data(element)["button"]["label"] == "Sign out now"
+    assert _data(element)["button"]["path"] == "/cognito/logout"

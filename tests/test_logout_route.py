@@ -15,10 +15,10 @@ from starlette.testclient import TestClient
 from streamlit import config
 
 from streamlit_alb_auth.asgi import alb_auth
+from streamlit_alb_auth.asgi.user_headers import OPTION
 from streamlit_alb_auth.errors import UnsafeLogoutPathError
 from streamlit_alb_auth.logout_route import logout_route
 from streamlit_alb_auth.testing import LocalAlbSigner
-from streamlit_alb_auth.user_headers import OPTION
 
 ACCESS_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJl"
 EXPIRED = "=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure; HttpOnly"

@@ -397,8 +397,8 @@ def test_verify_module_does_not_import_streamlit():
     import sys
 
     code = (
-        "import sys, streamlit_alb_auth.verify, streamlit_alb_auth.keys, streamlit_alb_auth.idp;"
-        "import streamlit_alb_auth.auth, streamlit_alb_auth.config, streamlit_alb_auth.identity;"
+        "import sys, streamlit_alb_auth.verify, streamlit_alb_auth.keys, streamlit_alb_auth.access_token;"
+        "import streamlit_alb_auth.authenticate, streamlit_alb_auth.config, streamlit_alb_auth.user;"
         "from streamlit_alb_auth import AlbAuthError, AlbJwtVerifier;"
         "print('streamlit' in sys.modules)"
     )
