@@ -352,3 +352,36 @@ def test_settings_that_cannot_work_together_are_refused(settings, named):
     with pytest.raises(errors.ConfigurationError) as raised:
         Authenticator(resolve_settings(options, environ={}, secrets={}), key_store=AlbKeyStore())
     assert raised.value.setting == named
+
+
+# --- injected fetchers ---------------------------------------------------------------------------------
+
+
+def test_the_access_token_verifier_fetches_through_the_fetchers_it_is_given(idp):
+    from streamlit_alb_auth.access_token import IdpVerifier
+    from streamlit_alb_auth.fetch import Fetcher
+
+    metadata_fetcher = Fetcher(timeout=5, max_bytes=256 * 1024, what="injected metadata")
+    userinfo_fetcher = Fetcher(timeout=5, what="injected userinfo")
+    verifier = IdpVerifier(
+        idp.url(REALM), audience="my-app", fetcher=metadata_fetcher, userinfo_fetcher=userinfo_fetcher
+    )
+    facts = verifier.check(access_token(idp), expected_sub="sub-ada")
+    assert facts.access_token_claims["realm_access"]["roles"] == ["admin", "offline_access"]
+    assert metadata_fetcher.fetch_count == 2  # discovery, then the JWKS
+    asking = IdpVerifier(idp.url(REALM), audience="my-app", userinfo=True, userinfo_fetcher=userinfo_fetcher)
+    assert asking.check("opaque-token", expected_sub="sub-ada").userinfo["groups"] == ["ops"]
+    assert userinfo_fetcher.fetch_count == 1
+
+
+def test_metadata_fetched_through_an_injected_fetcher_names_it_when_it_fails(idp):
+    from streamlit_alb_auth.fetch import Fetcher
+    from streamlit_alb_auth.oidc_metadata import OidcMetadata
+
+    fetcher = Fetcher(timeout=5, what="injected metadata")
+    metadata = OidcMetadata(idp.url(REALM), jwks_url=idp.url(REALM + "/missing"), fetcher=fetcher)
+    with pytest.raises(errors.AccessTokenError) as raised:
+        metadata.signing_key(KID)
+    assert isinstance(raised.value.__cause__, errors.FetchResponseError)
+    assert raised.value.__cause__.what == "injected metadata"
+    assert fetcher.fetch_count == 1
