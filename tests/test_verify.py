@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import uuid
 
 import pytest
@@ -35,12 +36,15 @@ def _with_header(alb: LocalAlbSigner, changes: dict[str, object]) -> str:
 
 
 def test_valid_token_returns_claims_and_fetches_the_key_once(verifier, signer, key_server):
-    token = signer.sign(CLAIMS)
+    now = time.time()  # both tokens minted in the same second, so their exp is the same
+    token = signer.sign(CLAIMS, now=now)
     claims = verifier.verify(token)
     assert claims["email"] == "ada@example.com"
     assert claims["sub"] == CLAIMS["sub"]
     assert verifier.verify(token) == claims
-    assert verifier.verify(signer.sign(CLAIMS)) == claims | {"exp": claims["exp"]}
+    second = signer.sign(CLAIMS, now=now)
+    assert second != token  # a fresh ECDSA signature: a second token, verified with the cached key
+    assert verifier.verify(second) == claims
     assert key_server.fetches() == 1
 
 
