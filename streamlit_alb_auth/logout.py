@@ -295,18 +295,11 @@ def logout_button(
 
 
 def _label_and_path(label: str, rest: tuple[str, ...], logout_path: str) -> tuple[str, str]:
-    """``(label, path)``, recognising the old path-first call (one release of grace)."""
+    """``(label, path)``; the old path-first call, ``(path)`` or ``(path, label)``, for one release."""
     if len(rest) > 1:
         raise TypeError("logout_button takes one positional argument, the label")
-    if rest:  # logout_button(path, label)
-        old_path, label = label, rest[0]
-    elif isinstance(label, str) and label.startswith("/") and not label.strip("/").count(" "):
-        old_path, label = label, "Log out"  # logout_button(path): a label never looks like a path
-    else:
+    if not rest and not (isinstance(label, str) and label[:1] == "/" and " " not in label):
         return label, logout_path
-    warnings.warn(
-        "logout_button(path, label) is deprecated: write logout_button(label, logout_path=path)",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return label, old_path
+    message = "logout_button(path, label) is deprecated: write logout_button(label, logout_path=path)"
+    warnings.warn(message, DeprecationWarning, stacklevel=3)
+    return (rest[0] if rest else "Log out"), label
