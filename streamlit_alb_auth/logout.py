@@ -98,7 +98,7 @@ def forget_renderers() -> None:
     _RENDERERS.clear()
 
 
-def _inline(name: str) -> str:
+def inline_asset(name: str) -> str:
     # A leading comment line keeps Streamlit from mistaking one-line minified code for a path.
     text = resources.files("streamlit_alb_auth").joinpath("component", name).read_text("utf-8")
     return f"/* streamlit-alb-auth {name} */\n{text}"
@@ -123,7 +123,7 @@ def _define(name: str) -> ComponentRenderer:
         return st.components.v2.component(name, js=_JS, css=_CSS)
     except StreamlitAPIException:
         _LOGGER.debug("%s has no discovered asset_dir; sending its bundle inline", name)
-        return st.components.v2.component(name, js=_inline(_JS), css=_inline(_CSS))
+        return st.components.v2.component(name, js=inline_asset(_JS), css=inline_asset(_CSS))
 
 
 def _app_path(tail: str) -> str:
@@ -132,7 +132,7 @@ def _app_path(tail: str) -> str:
     return f"/{base}/{tail}" if base else f"/{tail}"
 
 
-def _guard_data(
+def guard_data(
     interval: float, signed_out_url: str | None, probe_path: str | None, *, explicit: bool
 ) -> dict[str, Any]:
     if isinstance(interval, bool) or not isinstance(interval, int | float):
@@ -210,7 +210,7 @@ def session_guard(
     >>> user = get_alb_user()
     >>> session_guard(interval=30, signed_out_url="/signed-out")
     """
-    data = _guard_data(interval, signed_out_url, probe_path, explicit=True)
+    data = guard_data(interval, signed_out_url, probe_path, explicit=True)
     _renderer(COMPONENT_NAME)(key=key, data={"guard": data}, width="content", height="content")
 
 
@@ -289,7 +289,7 @@ def logout_button(
     }
     data: dict[str, Any] = {"button": button}
     if guard:
-        data["guard"] = _guard_data(DEFAULT_INTERVAL, None, None, explicit=False)
+        data["guard"] = guard_data(DEFAULT_INTERVAL, None, None, explicit=False)
     result = _renderer(COMPONENT_NAME)(key=key, data=data, width=width, on_logout_change=_forget_user)
     return bool(getattr(result, _TRIGGER, None))
 

@@ -160,6 +160,7 @@ class AlbJwtVerifier:
         self._verified: collections.OrderedDict[str, _Verified] = collections.OrderedDict()
         self._verified_cache_size = verified_cache_size
         self._verified_lock = threading.Lock()
+        self.full_checks = 0  # tokens that cost a signature check (a cache hit checks only the times)
 
     @property
     def allowed_signers(self) -> tuple[str, ...]:
@@ -185,6 +186,7 @@ class AlbJwtVerifier:
 
         verified = self._verify_uncached(token)
         with self._verified_lock:
+            self.full_checks += 1
             self._verified[token] = verified
             while len(self._verified) > self._verified_cache_size:
                 self._verified.popitem(last=False)

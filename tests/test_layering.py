@@ -115,3 +115,14 @@ def test_the_user_is_pure_data_over_the_settings():
 )
 def test_a_lower_module_never_imports_a_higher_one(module, below):
     assert not GRAPH[module] & below
+
+
+def test_no_test_imports_a_private_name_of_the_package():
+    """Tests use the public names (and ``testing.reset_state()``), so internals can move freely."""
+    private = []
+    for path in Path(__file__).resolve().parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("streamlit_alb_auth"):
+                names = [alias.name for alias in node.names]
+                private += [f"{path.name}: {name}" for name in names if name.startswith("_")]
+    assert private == []

@@ -17,9 +17,9 @@ from streamlit_alb_auth.logout import (
     COMPONENT_NAME,
     GUARD_COMPONENT_NAME,
     UnsafeLogoutPathError,
-    _guard_data,
-    _inline,
     check_logout_path,
+    guard_data,
+    inline_asset,
 )
 
 APP = """
@@ -145,19 +145,19 @@ def test_session_guard_is_its_own_element_of_the_same_component():
 
 def test_default_probe_follows_the_base_url_path():
     with mock.patch("streamlit.get_option", return_value="/apps/sales/"):
-        data = _guard_data(60, None, None, explicit=True)
+        data = guard_data(60, None, None, explicit=True)
     assert data["probe"] == "/apps/sales/_stcore/host-config"
 
 
 @pytest.mark.parametrize("interval", [-1, 0.5, 86_401, math.nan, math.inf, True, "60", None])
 def test_refuses_intervals_out_of_range(interval):
     with pytest.raises((TypeError, ValueError), match="interval"):
-        _guard_data(interval, None, None, explicit=True)
+        guard_data(interval, None, None, explicit=True)
 
 
 @pytest.mark.parametrize("interval", [0, 1, 2.5, 60, 86_400])
 def test_accepts_intervals_in_range(interval):
-    assert _guard_data(interval, None, None, explicit=True)["interval"] == interval
+    assert guard_data(interval, None, None, explicit=True)["interval"] == interval
 
 
 @pytest.mark.parametrize(
@@ -165,7 +165,7 @@ def test_accepts_intervals_in_range(interval):
 )
 def test_refuses_the_health_check_as_probe(probe):
     with pytest.raises(ValueError, match="health check"):
-        _guard_data(60, None, probe, explicit=True)
+        guard_data(60, None, probe, explicit=True)
 
 
 @pytest.mark.parametrize("field", ["signed_out_url", "probe_path"])
@@ -250,7 +250,7 @@ def test_bad_path_raises_before_anything_renders():
 
 def test_inline_fallback_is_read_as_content_not_as_a_path():
     for name in ("index.js", "style.css"):
-        text = _inline(name)
+        text = inline_asset(name)
         assert ComponentPathUtils.looks_like_inline_content(text)
         assert text.rstrip().endswith(("}", ";"))
 
