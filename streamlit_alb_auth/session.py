@@ -118,21 +118,30 @@ userinfo, userinfo_url
         "userinfo": userinfo,
         "userinfo_url": userinfo_url,
     }
+    stored = (st.session_state.get(SESSION_STATE_KEY), st.session_state.get(VERIFIED_FOR_KEY))
     try:
         values = header_values(st.context.headers if headers is None else headers)
     except AlbAuthError as exc:  # a repeated header
         user, digest = _refused(exc), None
     else:
-        user, digest = _verified_user(values, arguments, groups_provider)
-    _keep(user, digest)
+        user, digest = _verified_user(values, arguments, groups_provider, stored)
+    if user is not stored[0]:
+        st.session_state[SESSION_STATE_KEY] = user
+    if digest != stored[1]:
+        st.session_state[VERIFIED_FOR_KEY] = digest
     if required and not user.is_logged_in:
         stop_with(user.problem or "You are not signed in.")
     return user
 
 
 def _verified_user(
-    values: tuple[str, str, str], arguments: Mapping[str, Any], groups_provider: GroupsProvider | None
+    values: tuple[str, str, str],
+    arguments: Mapping[str, Any],
+    groups_provider: GroupsProvider | None,
+    stored: tuple[Any, Any],
 ) -> tuple[AlbUser, str | None]:
+    """The stored user if it was verified for exactly these headers, settings and provider; else a new
+    verification (or the refusal saying why), with the digest to store beside it."""
     try:
         if groups_provider is not None and not callable(groups_provider):
             raise ConfigurationError(
@@ -143,20 +152,12 @@ def _verified_user(
     except ConfigurationError as exc:
         return _refused(exc), None
     digest = verified_for(values, settings, groups_provider)
-    stored = st.session_state.get(SESSION_STATE_KEY)
-    if isinstance(stored, AlbUser) and st.session_state.get(VERIFIED_FOR_KEY) == digest:
-        return stored, digest
+    if isinstance(stored[0], AlbUser) and stored[1] == digest:
+        return stored[0], digest
     try:
         return authenticator.authenticate(*values, groups_provider=groups_provider), digest
     except AlbAuthError as exc:
         return _refused(exc), digest
-
-
-def _keep(user: AlbUser, digest: str | None) -> None:
-    if st.session_state.get(SESSION_STATE_KEY) is not user:
-        st.session_state[SESSION_STATE_KEY] = user
-    if st.session_state.get(VERIFIED_FOR_KEY) != digest:
-        st.session_state[VERIFIED_FOR_KEY] = digest
 
 
 def _required_from(positional: tuple[bool, ...], required: bool) -> bool:
