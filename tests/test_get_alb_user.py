@@ -297,3 +297,11 @@ def test_required_as_a_positional_argument_is_deprecated_but_works(configured):
     with warnings.catch_warnings(), pytest.raises(TypeError, match="keyword"):
         warnings.simplefilter("ignore")
         get_alb_user(False, True)
+
+
+def test_a_repeated_alb_header_in_the_page_is_refused_like_at_the_door(configured, signer):
+    good = signer.headers(ADA)
+    repeated = {**good, "X-Amzn-Oidc-Data": signer.sign(BOB)}  # a second copy, in another case
+    at = run_page(repeated, required=False)
+    assert texts(at)[0] == "logged_in=False"
+    assert "MalformedTokenError" in (at.session_state[SESSION_STATE_KEY].problem or "")
