@@ -89,7 +89,7 @@ def bench_middleware(counts: Counts) -> Figure:
     from streamlit import config
 
     from bench.run import Figure
-    from streamlit_alb_auth.user_headers import OPTION
+    from streamlit_alb_auth.asgi.user_headers import OPTION
 
     signer, pool = LocalAlbSigner(), LocalCognitoPool()
     ops = max(counts.cached_ops // 10, 5)

@@ -57,7 +57,7 @@ def before_route(path: str) -> Any:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from streamlit_alb_auth.logout_route import alb_event
+    from streamlit_alb_auth.asgi.logout_route import alb_event
     from streamlit_alb_auth.templates.logout_lambda import handle
 
     async def log_out(request: Any) -> Response:
@@ -114,7 +114,7 @@ async def plain_logout_latency(route: Any, tokens: list[str]) -> float:
 
 
 def main() -> None:
-    from streamlit_alb_auth.logout_route import logout_route
+    from streamlit_alb_auth.asgi.logout_route import logout_route
     from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH
 
     logging.disable(logging.WARNING)  # each refused or timed-out GlobalSignOut logs a line

@@ -10,7 +10,6 @@ README's copy is current).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from streamlit_alb_auth import config
@@ -26,8 +25,7 @@ def settings_table() -> str:
     """The Markdown table of every setting, in ``SETTING_HELP``'s order."""
     help_for = config.SETTING_HELP
     undocumented = [name for name in config.SETTING_NAMES if name not in help_for]
-    fields = {field.name for field in dataclasses.fields(config.AlbAuthSettings)}
-    unknown = [name for name in help_for if name not in config.SETTING_NAMES and name not in fields]
+    unknown = [name for name in help_for if name not in (*config.SETTING_NAMES, *config.ARGUMENT_ONLY)]
     if undocumented or unknown:
         raise ValueError(f"SETTING_HELP is missing {undocumented} and names unknown settings {unknown}")
     section = config.SECRETS_SECTION

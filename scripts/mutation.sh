@@ -26,11 +26,12 @@ main() {
     [urls]=streamlit_alb_auth/urls.py
     [keys]=streamlit_alb_auth/keys.py
     [verify]=streamlit_alb_auth/verify.py
-    [idp]=streamlit_alb_auth/idp.py
-    [oidc]=streamlit_alb_auth/oidc.py
+    [access_token]=streamlit_alb_auth/access_token.py
+    [oidc_metadata]=streamlit_alb_auth/oidc_metadata.py
     [config]=streamlit_alb_auth/config.py
     [lambda]=streamlit_alb_auth/templates/logout_lambda.py
-    [auth]=streamlit_alb_auth/auth.py
+    [authenticate]=streamlit_alb_auth/authenticate.py
+    [session]=streamlit_alb_auth/session.py
     [user]=streamlit_alb_auth/user.py
   )
   # The fast tests that cover each module, the quickest and most pointed first (pytest stops at the
@@ -41,15 +42,16 @@ main() {
     [urls]="tests/test_pins_fetch.py tests/test_hardening.py tests/test_fetch.py"
     [keys]="tests/test_pins_keys.py tests/test_keys.py tests/test_verify.py"
     [verify]="tests/test_pins_verify.py tests/test_verify.py tests/test_pins_keys.py"
-    [idp]="tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
-    [oidc]="tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
+    [access_token]="tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
+    [oidc_metadata]="tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
     [config]="tests/test_pins_config.py tests/test_pins_settings_checked.py tests/test_hardening.py tests/test_pins_user.py"
     [lambda]="tests/test_pins_lambda.py tests/test_logout_lambda.py tests/test_logout_hops.py tests/test_logout_revoke.py"
-    [auth]="tests/test_pins_user.py tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
-    [user]="tests/test_pins_user.py tests/test_get_alb_user.py tests/test_pins_access_token.py"
+    [authenticate]="tests/test_pins_user.py tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
+    [session]="tests/test_pins_user.py tests/test_get_alb_user.py tests/test_pins_access_token.py"
+    [user]="tests/test_pins_user.py tests/test_real_tokens.py tests/test_get_alb_user.py tests/test_idp.py"
   )
-  # The security core (issue 14); auth and user can be named on the command line.
-  default_modules=(fetch urls keys verify idp oidc config lambda)
+  # The security core (issue 14); authenticate, session and user can be named on the command line.
+  default_modules=(fetch urls keys verify access_token oidc_metadata config lambda)
   modules=("$@")
   [ ${#modules[@]} -gt 0 ] || modules=("${default_modules[@]}")
 

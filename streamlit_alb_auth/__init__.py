@@ -16,21 +16,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from streamlit_alb_auth import errors as _errors
 from streamlit_alb_auth.errors import *  # noqa: F403
-from streamlit_alb_auth.errors import __all__ as _error_names
 
-if TYPE_CHECKING:
-    from streamlit_alb_auth.authz import Page, navigation, require_groups
-    from streamlit_alb_auth.logout import logout_button, session_guard
-    from streamlit_alb_auth.user import SESSION_STATE_KEY, AlbUser, get_alb_user
-    from streamlit_alb_auth.verify import AlbJwtVerifier
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on first use
+    from streamlit_alb_auth.authz import Page as Page
+    from streamlit_alb_auth.authz import navigation as navigation
+    from streamlit_alb_auth.authz import require_groups as require_groups
+    from streamlit_alb_auth.logout import logout_button as logout_button
+    from streamlit_alb_auth.logout import session_guard as session_guard
+    from streamlit_alb_auth.session import SESSION_STATE_KEY as SESSION_STATE_KEY
+    from streamlit_alb_auth.session import get_alb_user as get_alb_user
+    from streamlit_alb_auth.user import AlbUser as AlbUser
+    from streamlit_alb_auth.verify import AlbJwtVerifier as AlbJwtVerifier
 
 __version__ = "0.1.0"
 
+# The public API, listed once: each lazily loaded name and the module that defines it.
 _LAZY = {
-    "get_alb_user": "streamlit_alb_auth.user",
+    "get_alb_user": "streamlit_alb_auth.session",
+    "SESSION_STATE_KEY": "streamlit_alb_auth.session",
     "AlbUser": "streamlit_alb_auth.user",
-    "SESSION_STATE_KEY": "streamlit_alb_auth.user",
     "logout_button": "streamlit_alb_auth.logout",
     "session_guard": "streamlit_alb_auth.logout",
     "AlbJwtVerifier": "streamlit_alb_auth.verify",
@@ -39,22 +45,13 @@ _LAZY = {
     "navigation": "streamlit_alb_auth.authz",
 }
 
-__all__ = [
-    "SESSION_STATE_KEY",
-    "AlbJwtVerifier",
-    "AlbUser",
-    "Page",
-    "get_alb_user",
-    "logout_button",
-    "navigation",
-    "require_groups",
-    "session_guard",
-    *_error_names,
-]
+__all__ = sorted([*_LAZY, *_errors.__all__])  # pyright: ignore[reportUnsupportedDunderAll]
 
 
 def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
+    if module_name is None and name in _errors._DEPRECATED_ALIASES:
+        return getattr(_errors, name)  # warns
     if module_name is None:
         raise AttributeError(f"module 'streamlit_alb_auth' has no attribute {name!r}")
     import importlib

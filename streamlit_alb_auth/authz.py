@@ -18,7 +18,8 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 from streamlit.url_util import is_url
 
-from streamlit_alb_auth.user import AlbUser, _stop_with, get_alb_user
+from streamlit_alb_auth.session import get_alb_user, stop_with
+from streamlit_alb_auth.user import AlbUser
 
 PageSource: TypeAlias = str | Path | Callable[[], None]
 PageLike: TypeAlias = "Page | st.Page | PageSource"
@@ -66,7 +67,7 @@ def require_groups(*groups: str, user: AlbUser | None = None, all_groups: bool =
     if user is None:
         user = get_alb_user()
     if not _is_member(user, needed, all_groups=all_groups):
-        _stop_with(_refusal(user, needed, all_groups=all_groups))
+        stop_with(_refusal(user, needed, all_groups=all_groups))
     return user
 
 

@@ -1,33 +1,34 @@
 """Settings for ``get_alb_user``: from arguments, then the environment, then ``st.secrets["alb_auth"]``.
 
 Every setting is read from an argument, the environment variable ``ALB_AUTH_<NAME>`` and the key
-``<name>`` of ``[alb_auth]`` in ``.streamlit/secrets.toml`` (``groups_provider``: an argument only).
+``<name>`` of ``[alb_auth]`` in ``.streamlit/secrets.toml``. ``groups_provider`` is code, not a setting:
+it is passed to ``authenticate`` where it is used, so settings stay plain, frozen, comparable data.
 ``SETTING_HELP`` below says what each one means; the docs site renders its settings table from it.
 
 Each value is checked as soon as it is resolved (``ConfigurationError`` names the setting and where it
 came from, never its value): ARNs and pool ids by their AWS syntax, URLs by the fetcher's own parser.
-Pure Python: Streamlit is imported only to read ``st.secrets``.
+Pure Python: Streamlit is imported only to read ``st.secrets``. A leaf: it imports only the package's
+other leaves (errors, urls, the ALB ARN and Cognito pool syntax).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import re
 import time
 import types
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from streamlit_alb_auth.alb_arn import AlbArn
 from streamlit_alb_auth.cognito import USER_POOL_ID_PATTERN
 from streamlit_alb_auth.errors import ConfigurationError
-from streamlit_alb_auth.identity import DEFAULT_GROUPS_CLAIM
 from streamlit_alb_auth.urls import parse_fetch_url, require_url_text
-from streamlit_alb_auth.verify import AlbArn
 
 SECRETS_SECTION = "alb_auth"
+DEFAULT_GROUPS_CLAIM = "cognito:groups"
 ENV_PREFIX = "ALB_AUTH_"
 STRING_SETTINGS = (
     "client_id",
@@ -41,6 +42,8 @@ STRING_SETTINGS = (
     "userinfo_url",
 )
 SETTING_NAMES = ("alb_arn", *STRING_SETTINGS, "userinfo")
+# Documented with the settings, but code: passed to get_alb_user/alb_auth/authenticate, never resolved here.
+ARGUMENT_ONLY = ("groups_provider",)
 
 
 def environment_variable(name: str) -> str:
@@ -69,7 +72,7 @@ class SettingHelp(NamedTuple):
     secret: str = ""  # how a value is spelled in the secret, when it is not a plain string
 
 
-# In reading order. Settings not in SETTING_NAMES are arguments only.
+# In reading order. Names in ARGUMENT_ONLY are arguments, not settings.
 SETTING_HELP: Mapping[str, SettingHelp] = types.MappingProxyType(
     {
         "alb_arn": SettingHelp(
@@ -114,6 +117,13 @@ _FETCHED_URLS = ("key_url", "jwks_url", "oidc_issuer", "userinfo_url")
 _NO_SECRETS_RECHECK = 2.0
 _no_secrets: tuple[object, float] = (None, 0.0)
 
+
+def forget_secrets_memo() -> None:
+    """Look for the secrets file again on the next read (``testing.reset_state``)."""
+    global _no_secrets
+    _no_secrets = (None, 0.0)
+
+
 HOW_TO_CONFIGURE = (
     "Set the ARN of your load balancer so only its tokens are trusted: "
     "get_alb_user(alb_arn=...), the ALB_AUTH_ALB_ARN environment variable, or "
@@ -124,14 +134,8 @@ HOW_TO_CONFIGURE = (
 
 @dataclass(frozen=True)
 class AlbAuthSettings:
-    """Resolved, checked settings; frozen and hashable so verifiers can be cached per settings.
-
-    ``groups_provider`` takes no part in equality: ``groups_provider_key`` does. For a function it is
-    the module-qualified name and file (a lambda: also its line), with any closure values and defaults,
-    so the same function redefined on every rerun still counts as the same settings while two different
-    providers never do (two pages' ``groups`` functions, two partials or two lambdas). Any other
-    callable (a bound method, an object) is compared as it compares itself.
-    """
+    """Resolved, checked settings: plain data, frozen and hashable, so verifiers are cached per settings
+    and two reads of the same configuration compare equal."""
 
     alb_arns: tuple[str, ...]
     client_id: str | None = None
@@ -144,16 +148,6 @@ class AlbAuthSettings:
     groups_claim: str = DEFAULT_GROUPS_CLAIM
     userinfo: bool = False
     userinfo_url: str | None = None
-    groups_provider: Callable[[Any], Iterable[str]] | None = dataclasses.field(
-        default=None, compare=False, hash=False, repr=False
-    )
-    groups_provider_key: Hashable = None
-
-    def without_callables(self) -> AlbAuthSettings:
-        """These settings minus ``groups_provider`` (so they can be pickled with the user); a key that is
-        not a plain name is dropped too, so the copy equals no live settings and verifies afresh."""
-        key = self.groups_provider_key
-        return dataclasses.replace(self, groups_provider=None, groups_provider_key=_picklable(key))
 
 
 def resolve_settings(
@@ -182,37 +176,39 @@ def resolve_settings(
         if value is None:
             value, source = section.get(name), from_secret
         found.append((name, value, source))
-    provider = arguments.get("groups_provider")
+    if "groups_provider" in arguments:
+        raise ConfigurationError(
+            "groups_provider is code, not a setting: pass it to get_alb_user, alb_auth or authenticate",
+            setting="groups_provider",
+        )
+    unknown = sorted(set(arguments) - set(SETTING_NAMES))
+    if unknown:
+        raise ConfigurationError(f"unknown setting(s) {unknown}; known: {list(SETTING_NAMES)}")
     try:
         # A rerun reads the same values: check them once, not on every rerun.
-        return _checked_settings(tuple((n, _frozen(v), s) for n, v, s in found), provider)
+        return checked_settings(tuple((n, _frozen(v), s) for n, v, s in found))
     except TypeError:  # a value that cannot be a cache key (a dict, say): checked below, and refused
-        return _settings_from(found, provider)
+        return _settings_from(found)
 
 
-@functools.lru_cache(maxsize=64)
-def _checked_settings(found: tuple[tuple[str, Any, str], ...], provider: Any) -> AlbAuthSettings:
-    return _settings_from(found, provider)
+@functools.lru_cache(maxsize=64)  # process-wide: listed in caches.py
+def checked_settings(found: tuple[tuple[str, Any, str], ...]) -> AlbAuthSettings:
+    """Settings from ``(name, value, source)`` triples, checked once per distinct triple set."""
+    return _settings_from(found)
 
 
 def _frozen(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def _settings_from(found: Iterable[tuple[str, Any, str]], provider: Any) -> AlbAuthSettings:
+def _settings_from(found: Iterable[tuple[str, Any, str]]) -> AlbAuthSettings:
     values = {name: value for name, value, _ in found}
     sources = {name: source for name, _, source in found}
     strings = {name: _optional_str(name, values[name], sources[name]) for name in STRING_SETTINGS}
-    if provider is not None and not callable(provider):
-        raise ConfigurationError(
-            "groups_provider must be a callable (user) -> groups", setting="groups_provider"
-        )
     settings = AlbAuthSettings(
         alb_arns=_as_arn_tuple(values["alb_arn"], sources["alb_arn"]),
         **{**strings, "groups_claim": strings["groups_claim"] or DEFAULT_GROUPS_CLAIM},
         userinfo=_as_bool("userinfo", values["userinfo"], sources["userinfo"]),
-        groups_provider=provider,
-        groups_provider_key=_provider_key(provider),
     )
     _check_values(settings, sources)
     return settings
@@ -278,42 +274,6 @@ def _as_bool(name: str, value: Any, source: str) -> bool:
     raise ConfigurationError(f"{name} (from the {source}) must be true or false", setting=name)
 
 
-def _provider_key(provider: Any) -> Hashable:
-    """What makes two ``groups_provider`` values the same provider (see ``AlbAuthSettings``)."""
-    if provider is None:
-        return None
-    try:
-        key = _key_of(provider)
-        hash(key)
-    except Exception:  # an unhashable or empty closure value, an odd __hash__: compare the object itself
-        return _Itself(provider)
-    return key
-
-
-def _key_of(provider: Any) -> Hashable:
-    if isinstance(provider, functools.partial):
-        return ("partial", _key_of(provider.func), provider.args, tuple(provider.keywords.items()))
-    if not isinstance(provider, types.FunctionType):
-        return provider  # a bound method, a callable object: equal as the object says
-    code = provider.__code__
-    place = f"{code.co_filename}:{code.co_firstlineno}" if code.co_name == "<lambda>" else code.co_filename
-    name = f"{provider.__module__}.{provider.__qualname__}@{place}"
-    cells = tuple(cell.cell_contents for cell in provider.__closure__ or ())
-    defaults = (provider.__defaults__, tuple((provider.__kwdefaults__ or {}).items()))
-    return name if not cells and defaults == (None, ()) else (name, cells, defaults)
-
-
-@dataclass(frozen=True, eq=False)
-class _Itself:
-    """A provider that equals only itself (held, so its identity cannot be reused while compared)."""
-
-    provider: Any
-
-
-def _picklable(key: Hashable) -> Hashable:
-    return key if key is None or isinstance(key, str) else "(a provider not kept across a copy)"
-
-
 def _secrets_section() -> Mapping[str, Any]:
     """``st.secrets["alb_auth"]`` if a secrets file defines it; an app without secrets is normal.
 
@@ -321,7 +281,7 @@ def _secrets_section() -> Mapping[str, Any]:
     checks, ~50 us a rerun); so the same ``st.secrets`` saying "no file" is believed for
     ``_NO_SECRETS_RECHECK`` seconds.
     """
-    global _no_secrets
+    global _no_secrets  # process-wide: listed in caches.py
     import streamlit as st
 
     secrets = st.secrets

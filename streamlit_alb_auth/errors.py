@@ -75,7 +75,15 @@ class IdentityMismatchError(AlbAuthError):
 
 
 class FetchError(AlbAuthError):
-    """An outbound fetch (ALB key, JWKS, discovery, userinfo) did not give a usable answer."""
+    """An outbound fetch (ALB key, JWKS, discovery, userinfo) did not give a usable answer.
+
+    ``what`` names the fetch ("key server", "OIDC metadata", "userinfo", ...): one tree for every
+    fetch, so a caller catches ``FetchError`` (or one subclass) and a log line still says which failed.
+    """
+
+    def __init__(self, message: str = "", *, what: str | None = None) -> None:
+        super().__init__(message)
+        self.what = what
 
 
 class FetchUnavailableError(FetchError):
@@ -98,32 +106,8 @@ class FetchRateLimitedError(FetchError):
     """Too many fetches in the last minute; this one was not sent."""
 
 
-class KeyFetchError(FetchError):
-    """The ALB public key for a ``kid`` could not be had."""
-
-
-class KeyServerUnavailableError(KeyFetchError, FetchUnavailableError):
-    """The key server refused or dropped the connection."""
-
-
-class KeyFetchTimeoutError(KeyFetchError, FetchTimeoutError):
-    """The key server did not answer in time."""
-
-
-class KeyServerResponseError(KeyFetchError, FetchResponseError):
-    """The key server answered with a status other than 200 (including a redirect, never followed)."""
-
-
-class InvalidPublicKeyError(KeyFetchError):
-    """The key server's answer is not a PEM P-256 public key within the size cap."""
-
-
-class KeyTooLargeError(InvalidPublicKeyError, FetchTooLargeError):
-    """The key server's answer is over the key size cap."""
-
-
-class KeyFetchRateLimitedError(KeyFetchError, FetchRateLimitedError):
-    """Too many unknown ``kid`` values were fetched in the last minute; this one is not fetched."""
+class InvalidPublicKeyError(FetchError):
+    """The key server answered, but not with a PEM P-256 public key."""
 
 
 class AccessTokenError(AlbAuthError):
@@ -158,6 +142,32 @@ def log_safe(value: object, limit: int = 500) -> str:
     )
 
 
+# One release of grace for the names of the old mirror tree (``KeyFetch*`` beside ``Fetch*``): each is now
+# the ``Fetch*`` class itself, with ``what="key server"``.
+_DEPRECATED_ALIASES = {
+    "KeyFetchError": FetchError,
+    "KeyServerUnavailableError": FetchUnavailableError,
+    "KeyFetchTimeoutError": FetchTimeoutError,
+    "KeyServerResponseError": FetchResponseError,
+    "KeyTooLargeError": FetchTooLargeError,
+    "KeyFetchRateLimitedError": FetchRateLimitedError,
+}
+
+
+def __getattr__(name: str) -> type[FetchError]:
+    replacement = _DEPRECATED_ALIASES.get(name)
+    if replacement is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
+
+    warnings.warn(
+        f"{name} is deprecated: catch {replacement.__name__} (its `what` says which fetch failed)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return replacement
+
+
 __all__ = [
     "AccessTokenError",
     "AlbAuthError",
@@ -174,12 +184,6 @@ __all__ = [
     "InvalidPublicKeyError",
     "InvalidSignatureError",
     "IssuerMismatchError",
-    "KeyFetchError",
-    "KeyFetchRateLimitedError",
-    "KeyFetchTimeoutError",
-    "KeyServerResponseError",
-    "KeyServerUnavailableError",
-    "KeyTooLargeError",
     "MalformedTokenError",
     "MissingHeaderError",
     "SignerNotAllowedError",

@@ -131,8 +131,16 @@ class Fetcher:
         """GET ``url`` within the bounds; raise the ``FetchError`` subclass that says what went wrong.
 
         ``any_status=True`` returns a non-200 answer (a redirect too, still not followed) instead of
-        raising, for callers that inspect the answer itself (``streamlit-alb-auth doctor``).
+        raising, for callers that inspect the answer itself (``streamlit-alb-auth doctor``). The error's
+        ``what`` is this fetcher's.
         """
+        try:
+            return self._get(url, headers, any_status)
+        except FetchError as exc:
+            exc.what = exc.what or self.what
+            raise
+
+    def _get(self, url: str, headers: Mapping[str, str] | None, any_status: bool) -> FetchResponse:
         target = parse_fetch_url(url, f"{self.what} URL")
         extra = dict(headers or {})
         if not all(_HEADER_VALUE.fullmatch(value) for value in extra.values()):

@@ -18,29 +18,15 @@ from streamlit_alb_auth.errors import (
     ConfigurationError,
     FetchError,
     FetchRateLimitedError,
-    FetchResponseError,
     FetchTimeoutError,
-    FetchTooLargeError,
     InvalidPublicKeyError,
-    KeyFetchError,
-    KeyFetchRateLimitedError,
-    KeyFetchTimeoutError,
-    KeyServerResponseError,
-    KeyServerUnavailableError,
-    KeyTooLargeError,
 )
 from streamlit_alb_auth.fetch import Fetcher, is_loopback_host, require_fetchable_url
 
 __all__ = ["AlbKeyStore", "is_loopback_host", "regional_key_base_url", "require_fetchable_url"]
 
 GOVCLOUD_REGIONS = frozenset({"us-gov-west-1", "us-gov-east-1"})
-# The fetcher's error -> the key store's error (each also a subclass of the fetcher's).
-_KEY_ERRORS: tuple[tuple[type[FetchError], type[KeyFetchError]], ...] = (
-    (FetchRateLimitedError, KeyFetchRateLimitedError),
-    (FetchTimeoutError, KeyFetchTimeoutError),
-    (FetchResponseError, KeyServerResponseError),
-    (FetchTooLargeError, KeyTooLargeError),
-)
+KEY_SERVER = "key server"  # the ``what`` of every error the store raises
 
 
 def regional_key_base_url(region: str, partition: str = "aws") -> str:
@@ -54,7 +40,7 @@ def regional_key_base_url(region: str, partition: str = "aws") -> str:
 
 @dataclass(frozen=True)
 class _Failure:
-    error_type: type[KeyFetchError]
+    error_type: type[FetchError]
     message: str
     until: float
 
@@ -73,7 +59,7 @@ class AlbKeyStore:
     (bounded by ``total_timeout``) and share its result.
 
     Flood control: only a URL not in the cache costs a fetch, and at most ``max_fetches_per_minute``
-    fetches start in any sliding 60-second window. Past that, ``KeyFetchRateLimitedError`` is raised
+    fetches start in any sliding 60-second window. Past that, ``FetchRateLimitedError`` is raised
     without a request (and is not remembered as a failure, so the ``kid`` is fetched once the window
     allows). A cached key is never charged to that budget, and a junk ``kid`` never enters the key cache
     (its fetch fails), so a flood of random ``kid`` values can neither evict nor lock out the real key.
@@ -112,7 +98,7 @@ class AlbKeyStore:
             read_timeout=read_timeout,
             max_bytes=max_key_bytes,
             max_fetches_per_minute=max_fetches_per_minute,
-            what="key server",
+            what=KEY_SERVER,
             clock=clock,
         )
         self._clock = clock
@@ -141,7 +127,7 @@ class AlbKeyStore:
             self._fetcher.reset_budget()
 
     def get(self, url: str) -> ec.EllipticCurvePublicKey:
-        """The P-256 public key at ``url``, from the cache or fetched once; raises ``KeyFetchError``."""
+        """The P-256 public key at ``url``, from the cache or fetched once; else a ``FetchError``."""
         while True:
             with self._lock:
                 cached = self._keys.get(url)
@@ -151,7 +137,7 @@ class AlbKeyStore:
                 failure = self._failures.get(url)
                 if failure is not None:
                     if failure.until > self._clock():
-                        raise failure.error_type(failure.message)
+                        raise failure.error_type(failure.message, what=KEY_SERVER)
                     del self._failures[url]
                 waiting_for = self._in_flight.get(url)
                 if waiting_for is None:
@@ -160,16 +146,18 @@ class AlbKeyStore:
                     break
             # Another thread is fetching this URL: wait for it, then read what it left in the cache.
             if not waiting_for.wait(self.total_timeout + 1.0):
-                raise KeyFetchTimeoutError("timed out waiting for another fetch of the same key")
+                raise FetchTimeoutError(
+                    "timed out waiting for another fetch of the same key", what=KEY_SERVER
+                )
 
         key: ec.EllipticCurvePublicKey | None = None
-        failure_seen: KeyFetchError | None = None
+        failure_seen: FetchError | None = None
         try:
             key = self._fetch(url)
             return key
-        except KeyFetchRateLimitedError:
+        except FetchRateLimitedError:
             raise  # not the key's fault: fetch it once the window allows
-        except KeyFetchError as exc:
+        except FetchError as exc:
             failure_seen = exc
             raise
         finally:
@@ -188,17 +176,13 @@ class AlbKeyStore:
         while len(self._keys) > self.max_keys:
             self._keys.popitem(last=False)
 
-    def _remember_failure(self, url: str, failure: KeyFetchError) -> None:
+    def _remember_failure(self, url: str, failure: FetchError) -> None:
         self._failures[url] = _Failure(type(failure), str(failure), self._clock() + self.failure_ttl)
         while len(self._failures) > self.max_keys:
             del self._failures[next(iter(self._failures))]
 
     def _fetch(self, url: str) -> ec.EllipticCurvePublicKey:
-        try:
-            response = self._fetcher.get(url, headers={"Accept": "application/x-pem-file, text/plain, */*"})
-        except FetchError as exc:
-            key_error = next((key for fetch, key in _KEY_ERRORS if isinstance(exc, fetch)), None)
-            raise (key_error or KeyServerUnavailableError)(str(exc)) from exc
+        response = self._fetcher.get(url, headers={"Accept": "application/x-pem-file, text/plain, */*"})
         return _parse_p256_pem(response.body, response.target.where)
 
 
@@ -207,10 +191,10 @@ def _parse_p256_pem(body: bytes, url: str) -> ec.EllipticCurvePublicKey:
         key = load_pem_public_key(body)
     except (ValueError, TypeError) as exc:
         raise InvalidPublicKeyError(
-            f"key server sent something that is not a PEM public key for {url}"
+            f"key server sent something that is not a PEM public key for {url}", what=KEY_SERVER
         ) from exc
     except Exception as exc:  # cryptography's UnsupportedAlgorithm and kin: still not a key we accept
-        raise InvalidPublicKeyError(f"key server sent an unsupported key for {url}") from exc
+        raise InvalidPublicKeyError(f"key server sent an unsupported key for {url}", what=KEY_SERVER) from exc
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise InvalidPublicKeyError(f"key at {url} is not a P-256 (ES256) public key")
+        raise InvalidPublicKeyError(f"key at {url} is not a P-256 (ES256) public key", what=KEY_SERVER)
     return key

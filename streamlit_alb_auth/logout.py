@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 import weakref
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,8 +29,8 @@ from streamlit.errors import StreamlitAPIException
 from streamlit.string_util import validate_icon_or_emoji
 
 from streamlit_alb_auth.errors import UnsafeLogoutPathError
+from streamlit_alb_auth.session import SESSION_STATE_KEY, VERIFIED_FOR_KEY
 from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH
-from streamlit_alb_auth.user import SESSION_STATE_KEY
 
 if TYPE_CHECKING:
     from streamlit.components.v2.component_manager import BidiComponentManager
@@ -67,6 +68,7 @@ _TRIGGER = "logout"
 _SAFE_PATH = re.compile(r"/(?![/\\])[\w\-.~!$&'()*+,;=:@/?#%]*", re.ASCII)
 
 _LOGGER = logging.getLogger("streamlit_alb_auth")
+# process-wide: listed in caches.py
 _RENDERERS: weakref.WeakKeyDictionary[BidiComponentManager, dict[str, ComponentRenderer]] = (
     weakref.WeakKeyDictionary()
 )
@@ -89,9 +91,15 @@ def check_logout_path(path: object) -> str:
 
 def _forget_user() -> None:
     st.session_state.pop(SESSION_STATE_KEY, None)
+    st.session_state.pop(VERIFIED_FOR_KEY, None)
 
 
-def _inline(name: str) -> str:
+def forget_renderers() -> None:
+    """Define the component again on next use (``caches.clear_all``)."""
+    _RENDERERS.clear()
+
+
+def inline_asset(name: str) -> str:
     # A leading comment line keeps Streamlit from mistaking one-line minified code for a path.
     text = resources.files("streamlit_alb_auth").joinpath("component", name).read_text("utf-8")
     return f"/* streamlit-alb-auth {name} */\n{text}"
@@ -116,7 +124,7 @@ def _define(name: str) -> ComponentRenderer:
         return st.components.v2.component(name, js=_JS, css=_CSS)
     except StreamlitAPIException:
         _LOGGER.debug("%s has no discovered asset_dir; sending its bundle inline", name)
-        return st.components.v2.component(name, js=_inline(_JS), css=_inline(_CSS))
+        return st.components.v2.component(name, js=inline_asset(_JS), css=inline_asset(_CSS))
 
 
 def _app_path(tail: str) -> str:
@@ -125,7 +133,7 @@ def _app_path(tail: str) -> str:
     return f"/{base}/{tail}" if base else f"/{tail}"
 
 
-def _guard_data(
+def guard_data(
     interval: float, signed_out_url: str | None, probe_path: str | None, *, explicit: bool
 ) -> dict[str, Any]:
     if isinstance(interval, bool) or not isinstance(interval, int | float):
@@ -203,14 +211,14 @@ def session_guard(
     >>> user = get_alb_user()
     >>> session_guard(interval=30, signed_out_url="/signed-out")
     """
-    data = _guard_data(interval, signed_out_url, probe_path, explicit=True)
+    data = guard_data(interval, signed_out_url, probe_path, explicit=True)
     _renderer(COMPONENT_NAME)(key=key, data={"guard": data}, width="content", height="content")
 
 
 def logout_button(
-    path: str = LOGOUT_PATH,
     label: str = "Log out",
-    *,
+    *deprecated_positional: str,
+    logout_path: str = LOGOUT_PATH,
     key: str | None = None,
     help: str | None = None,
     type: Literal["secondary", "primary", "tertiary"] = "secondary",
@@ -222,17 +230,18 @@ def logout_button(
 
     A click clears ``st.session_state[SESSION_STATE_KEY]``, tells the app's other tabs in this
     browser, and sends the whole page (not an iframe: the component is rendered in the page) to
-    ``path``, which should be the ALB rule that expires the ALB session cookies and redirects to
+    ``logout_path``, which should be the ALB rule that expires the ALB session cookies and redirects to
     Cognito's ``/logout``. The button brings a ``session_guard()`` with its defaults (call
     ``session_guard`` yourself for other settings; its settings win).
 
     Parameters
     ----------
-    path : str
-        Same-origin path to navigate to, starting with a single ``/``. Anything else raises
-        ``UnsafeLogoutPathError`` (a ``ValueError``) before the button is rendered.
     label : str
-        The button's visible text, which is also its accessible name.
+        The button's visible text, which is also its accessible name (first, as in ``st.button``).
+    logout_path : str, keyword-only
+        Same-origin path to navigate to, starting with a single ``/``. Anything else raises
+        ``UnsafeLogoutPathError`` (a ``ValueError``) before the button is rendered. (The old order,
+        ``logout_button(path, label)``, still works in this release, with a ``DeprecationWarning``.)
     key : str or None
         Widget key, needed only for two logout buttons with the same arguments.
     help : str or None
@@ -260,6 +269,7 @@ def logout_button(
     ...     st.write(user.email)
     ...     logout_button(icon=":material/logout:", help="Ends your session in every tab")
     """
+    label, path = _label_and_path(label, deprecated_positional, logout_path)
     check_logout_path(path)
     if not isinstance(label, str) or not label.strip():
         raise ValueError("logout_button label must be a non-empty string")
@@ -280,6 +290,17 @@ def logout_button(
     }
     data: dict[str, Any] = {"button": button}
     if guard:
-        data["guard"] = _guard_data(DEFAULT_INTERVAL, None, None, explicit=False)
+        data["guard"] = guard_data(DEFAULT_INTERVAL, None, None, explicit=False)
     result = _renderer(COMPONENT_NAME)(key=key, data=data, width=width, on_logout_change=_forget_user)
     return bool(getattr(result, _TRIGGER, None))
+
+
+def _label_and_path(label: str, rest: tuple[str, ...], logout_path: str) -> tuple[str, str]:
+    """``(label, path)``; the old path-first call, ``(path)`` or ``(path, label)``, for one release."""
+    if len(rest) > 1:
+        raise TypeError("logout_button takes one positional argument, the label")
+    if not rest and not (isinstance(label, str) and label[:1] == "/" and " " not in label):
+        return label, logout_path
+    message = "logout_button(path, label) is deprecated: write logout_button(label, logout_path=path)"
+    warnings.warn(message, DeprecationWarning, stacklevel=3)
+    return (rest[0] if rest else "Log out"), label

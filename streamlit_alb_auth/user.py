@@ -1,181 +1,246 @@
-"""``get_alb_user()``: the verified ALB identity for a Streamlit script, kept in ``st.session_state``.
+"""``AlbUser``: the verified identity, with the same fields whichever identity provider signed the user in.
 
-Data flows one way: headers -> ``auth.Authenticator`` (verifiers, keys, IdP) -> ``AlbUser`` ->
-``st.session_state[SESSION_STATE_KEY]``. A rerun with the same headers and the same settings reads the
-stored user and verifies nothing; a change to either verifies again.
+What each provider puts in ``x-amzn-oidc-data`` differs (seen in real ALB tokens): Cognito sends
+``username`` and ``email``; Entra ID ``name``, ``email`` and a Graph ``picture`` URL; Google, with the
+default scope, only ``sub`` and ``picture``; Auth0 ``nickname``, ``name`` and ``picture``. The
+properties below read whichever claim the provider sent, from the ALB-signed claims first, then from
+what the IdP itself vouched for (the verified access token or the userinfo answer).
+Also the one claim normaliser: where the groups are in a set of claims, and what a ``groups_provider``
+may return. Pure: no Streamlit import, no fetch, no settings; an ``AlbUser`` is plain data.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Mapping
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
-import streamlit as st
+from streamlit_alb_auth.config import DEFAULT_GROUPS_CLAIM
 
-from streamlit_alb_auth.auth import (
-    ACCESS_TOKEN_HEADER,
-    DATA_HEADER,
-    IDENTITY_HEADER,
-    LOGGER,
-    SHARED_KEY_STORE,
-    authenticator_for,
-    header_values,
+MAX_PROVIDED_GROUPS = 1000
+_IDP_BY_HOST_SUFFIX = (
+    (".amazonaws.com", "cognito"),
+    ("login.microsoftonline.com", "entra"),
+    ("sts.windows.net", "entra"),
+    ("accounts.google.com", "google"),
+    (".auth0.com", "auth0"),
+    (".okta.com", "okta"),
+    (".oktapreview.com", "okta"),
 )
-from streamlit_alb_auth.config import resolve_settings
-from streamlit_alb_auth.errors import AlbAuthError, ConfigurationError, MissingHeaderError, log_safe
-from streamlit_alb_auth.identity import AlbUser
-
-SESSION_STATE_KEY = "streamlit_alb_auth.user"
-# Set by `streamlit-alb-auth dev`: the developer sees why configuration failed on the page itself.
-SHOW_DETAILS_VARIABLE = "ALB_AUTH_SHOW_DETAILS"
-_SHARED_KEY_STORE = SHARED_KEY_STORE
-_SETTING_DESCRIPTIONS = {
-    "alb_arn": "the load balancer ARN",
-    "user_pool_id": "the Cognito user pool id",
-    "client_id": "the app client id",
-    "oidc_issuer": "the identity provider's issuer",
-    "userinfo": "the userinfo setting",
-    "groups_provider": "the groups provider",
-}
-_logged_configuration_problems: set[str] = set()
 
 
-def get_alb_user(
-    required: bool = True,
-    *,
-    headers: Mapping[str, str] | None = None,
-    alb_arn: str | list[str] | None = None,
-    client_id: str | None = None,
-    issuer: str | None = None,
-    key_url: str | None = None,
-    user_pool_id: str | None = None,
-    jwks_url: str | None = None,
-    oidc_issuer: str | None = None,
-    audience: str | None = None,
-    groups_claim: str | None = None,
-    userinfo: bool | None = None,
-    userinfo_url: str | None = None,
-    groups_provider: Callable[[AlbUser], Iterable[str]] | None = None,
-) -> AlbUser:
-    """Return the user the ALB signed in, verified; keep it in ``st.session_state``.
+class AlbUser(Mapping[str, Any]):
+    """The signed-in user as the ALB vouched for it: a read-only sibling of ``st.user``.
 
-    Reads ``x-amzn-oidc-data`` (verified: ES256 signature with the region's ALB key, ``signer`` pinned
-    to your ALB's ARN, ``exp``, and ``client``/``iss`` when configured), ``x-amzn-oidc-identity``
-    (must equal the verified ``sub``) and ``x-amzn-oidc-accesstoken`` (verified against the identity
-    provider when ``user_pool_id`` or ``oidc_issuer`` is configured, for ``groups``). Settings not
-    passed here come from the ``ALB_AUTH_*`` environment variables, then from ``st.secrets["alb_auth"]``.
-
-    The user is stored at ``st.session_state["streamlit_alb_auth.user"]``; a rerun with the same
-    headers and settings returns it without verifying again.
-
-    Parameters
-    ----------
-    required : bool
-        If True (default) and nobody verified is signed in, show an error and stop the script. If
-        False, return a logged-out user (``is_logged_in`` False, ``problem`` says why).
-    headers : Mapping[str, str], optional
-        Request headers to read instead of ``st.context.headers`` (tests, unusual set-ups).
-    alb_arn, client_id, issuer, key_url, user_pool_id, jwks_url, oidc_issuer, audience, groups_claim, \
-userinfo, userinfo_url
-        Settings; see ``streamlit_alb_auth.config``. Without an ALB ARN nothing is trusted.
-    groups_provider : callable, optional
-        ``(user) -> iterable of str``, called once per sign-in: its result is ``user.groups`` (at most
-        1,000 strings). If it raises, the user has no groups and the reason is logged. Pass a plain
-        function (module level or in the script): a partial, or a closure over something new each rerun
-        (a connection object), cannot be told apart from a different provider, so it is called again on
-        every rerun.
-
-    Examples
-    --------
-    >>> import streamlit as st
-    >>> from streamlit_alb_auth import get_alb_user
-    >>>
-    >>> user = get_alb_user()
-    >>> st.write(f"Hello {user.name or user.email}")
-    >>> if "admin" in user.groups:
-    ...     st.write("Admin tools")
+    Item and attribute access read the verified ``x-amzn-oidc-data`` claims (``user["email"]``,
+    ``user.email``); ``"is_logged_in"`` is always present. ``email``, ``name``, ``username``,
+    ``picture``, ``issuer`` and ``idp`` are normalised across providers. ``groups`` come only from what
+    the identity provider vouched for (a verified access token, userinfo, or your ``groups_provider``),
+    because the ALB does not sign the access token and anyone able to reach the app could forge it.
     """
-    values = header_values(st.context.headers if headers is None else headers)
-    arguments = {
-        "alb_arn": alb_arn,
-        "client_id": client_id,
-        "issuer": issuer,
-        "key_url": key_url,
-        "user_pool_id": user_pool_id,
-        "jwks_url": jwks_url,
-        "oidc_issuer": oidc_issuer,
-        "audience": audience,
-        "groups_claim": groups_claim,
-        "userinfo": userinfo,
-        "userinfo_url": userinfo_url,
-        "groups_provider": groups_provider,
-    }
-    stored = st.session_state.get(SESSION_STATE_KEY)
-    try:
-        settings = resolve_settings(arguments)
-        authenticator = authenticator_for(settings)
-    except ConfigurationError as exc:
-        user = _refused(values, exc)
-    else:
-        if isinstance(stored, AlbUser) and _still_valid(stored, values, settings):
-            user = stored
-        else:
-            try:
-                user = authenticator.authenticate(*values)
-            except AlbAuthError as exc:
-                user = _refused(values, exc, verified_under=settings)
-    if user is not stored:
-        st.session_state[SESSION_STATE_KEY] = user
-    if required and not user.is_logged_in:
-        _stop_with(user.problem or "You are not signed in.")
-    return user
+
+    __slots__ = (
+        "_access_token_claims",
+        "_claims",
+        "_groups",
+        "_header",
+        "_problem",
+        "_userinfo",
+    )
+
+    def __new__(
+        cls,
+        claims: Mapping[str, Any] | None = None,
+        *,
+        access_token_claims: Mapping[str, Any] | None = None,
+        userinfo: Mapping[str, Any] | None = None,
+        groups: tuple[str, ...] | None = None,
+        header: Mapping[str, Any] | None = None,
+        problem: str | None = None,
+    ) -> AlbUser:
+        self = super().__new__(cls)
+        access = MappingProxyType(dict(access_token_claims or {}))
+        answer = MappingProxyType(dict(userinfo or {}))
+        if groups is None:
+            groups = groups_in(answer, DEFAULT_GROUPS_CLAIM) or groups_in(access, DEFAULT_GROUPS_CLAIM) or ()
+        object.__setattr__(self, "_claims", MappingProxyType(dict(claims or {})))
+        object.__setattr__(self, "_access_token_claims", access)
+        object.__setattr__(self, "_userinfo", answer)
+        object.__setattr__(self, "_groups", tuple(groups))
+        object.__setattr__(self, "_header", MappingProxyType(dict(header or {})))
+        object.__setattr__(self, "_problem", problem)
+        return self
+
+    def _first(self, *names: str) -> str | None:
+        for source in (self._claims, self._userinfo, self._access_token_claims):
+            for name in names:
+                value = source.get(name)
+                if isinstance(value, str) and value:
+                    return value
+        return None
+
+    @property
+    def is_logged_in(self) -> bool:
+        return bool(self._claims.get("sub"))
+
+    @property
+    def sub(self) -> str | None:
+        return self._claims.get("sub")
+
+    @property
+    def email(self) -> str | None:
+        return self._first("email")
+
+    @property
+    def name(self) -> str | None:
+        """``name``; else given and family name; else Auth0's ``nickname``."""
+        full = self._first("name")
+        if full:
+            return full
+        parts = [self._first("given_name"), self._first("family_name")]
+        return " ".join(part for part in parts if part) or self._first("nickname")
+
+    @property
+    def username(self) -> str | None:
+        """Cognito's ``username``, ``cognito:username``, ``preferred_username``, or Auth0's ``nickname``."""
+        return self._first("username", "cognito:username", "preferred_username", "nickname")
+
+    @property
+    def picture(self) -> str | None:
+        return self._first("picture")
+
+    @property
+    def issuer(self) -> str | None:
+        """Who signed the user in (the token header's ``iss``, which the ALB always sends)."""
+        value = self._header.get("iss") or self._claims.get("iss")
+        return value if isinstance(value, str) else None
+
+    @property
+    def idp(self) -> str | None:
+        """A short name for the issuer: cognito, entra, google, auth0, okta, keycloak, else its host."""
+        issuer = self.issuer
+        if not issuer:
+            return None
+        parts = urlsplit(issuer)
+        host = (parts.hostname or "").lower()
+        if "/realms/" in parts.path:
+            return "keycloak"
+        for suffix, name in _IDP_BY_HOST_SUFFIX:
+            if host == suffix.lstrip(".") or host.endswith(suffix):
+                cognito = host.startswith(("cognito-idp.", "issuer-cognito-idp."))  # both issuer formats
+                return name if name != "cognito" or cognito else host
+        return host or None
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return self._groups
+
+    @property
+    def claims(self) -> Mapping[str, Any]:
+        """The verified ``x-amzn-oidc-data`` payload."""
+        return self._claims
+
+    @property
+    def access_token_claims(self) -> Mapping[str, Any]:
+        """The verified access token's claims; empty when it was not (or could not be) verified."""
+        return self._access_token_claims
+
+    @property
+    def userinfo(self) -> Mapping[str, Any]:
+        """The IdP's userinfo answer for this user, when it was asked; otherwise empty."""
+        return self._userinfo
+
+    @property
+    def problem(self) -> str | None:
+        """Why nobody is logged in, when a check failed (safe to show; never a token or a setting's value)."""
+        return self._problem
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "is_logged_in":
+            return self.is_logged_in
+        return self._claims[key]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._claims[key]
+        except KeyError:
+            raise AttributeError(f'AlbUser has no attribute "{key}".') from None
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise AttributeError("AlbUser is read-only")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError("AlbUser is read-only")
+
+    def __iter__(self) -> Iterator[str]:
+        yield "is_logged_in"
+        yield from (key for key in self._claims if key != "is_logged_in")
+
+    def __len__(self) -> int:
+        return 1 + sum(1 for key in self._claims if key != "is_logged_in")
+
+    def __getnewargs_ex__(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Copy and pickle by the constructor (its fields are read-only, so never set one by one)."""
+        fields = {
+            "access_token_claims": dict(self._access_token_claims),
+            "userinfo": dict(self._userinfo),
+            "groups": self._groups,
+            "header": dict(self._header),
+            "problem": self._problem,
+        }
+        return (dict(self._claims),), fields
+
+    def __getstate__(self) -> None:
+        return None  # everything is in __getnewargs_ex__
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.items())
+
+    def __repr__(self) -> str:
+        if not self.is_logged_in:
+            return "AlbUser(is_logged_in=False)"
+        return f"AlbUser(sub={self.sub!r}, email={self.email!r}, groups={self.groups!r})"
 
 
-def _still_valid(stored: AlbUser, values: tuple[str, str, str], settings: Any) -> bool:
-    """The stored user stands only for the same headers verified under equal settings."""
-    return stored._header_values == values and stored._verified_under == settings
+def claim_at(claims: Mapping[str, Any], path: str) -> Any:
+    """``claims[path]`` if present (names may contain dots, like Auth0's URL claims), else a dotted walk."""
+    if path in claims:
+        return claims[path]
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
 
 
-def _refused(values: tuple[str, str, str], exc: AlbAuthError, *, verified_under: Any = None) -> AlbUser:
-    if isinstance(exc, ConfigurationError):
-        message = log_safe(exc)
-        if message not in _logged_configuration_problems and len(_logged_configuration_problems) < 64:
-            _logged_configuration_problems.add(message)
-            LOGGER.error("streamlit-alb-auth is misconfigured: %s", message)
-    else:
-        LOGGER.warning("ALB identity rejected: %s: %s", type(exc).__name__, log_safe(exc))
-    return AlbUser(header_values=values, problem=_explain(exc), verified_under=verified_under)
+def groups_in(claims: Mapping[str, Any], path: str) -> tuple[str, ...] | None:
+    """The groups at ``path``: a string is one group, a list keeps its strings; ``None`` if absent."""
+    value = claim_at(claims, path)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(item for item in value if isinstance(item, str))
+    return ()
 
 
-def _explain(exc: AlbAuthError) -> str:
-    """What a visitor may read: no setting's value, no token, nothing from the request."""
-    if isinstance(exc, ConfigurationError):
-        setting = exc.setting
-        what = _SETTING_DESCRIPTIONS.get(setting or "", "a setting")
-        where = f" {what} ({setting}, ALB_AUTH_{setting.upper()})" if setting else " its settings"
-        message = (
-            f"Sign-in is not configured correctly on this server: check{where}. The server log says more."
-        )
-        if os.environ.get(SHOW_DETAILS_VARIABLE, "").strip().lower() in ("1", "true", "yes", "on"):
-            message += f" Details for the developer: {log_safe(exc)}"
-        return message
-    if isinstance(exc, MissingHeaderError):
-        return str(exc)
-    return f"Your sign-in could not be verified ({type(exc).__name__}). Reload the page to sign in again."
+def as_groups(result: Iterable[str] | str) -> tuple[str, ...]:
+    """A ``groups_provider`` result as groups: a string is one group; anything but strings is refused,
+    and so is more than ``MAX_PROVIDED_GROUPS`` groups (an endless generator must not hang the page)."""
+    if isinstance(result, Mapping):  # {"admin": False} would otherwise grant "admin"
+        raise TypeError("groups_provider must return strings, not a mapping")
+    groups = (
+        (result,) if isinstance(result, str) else tuple(itertools.islice(result, MAX_PROVIDED_GROUPS + 1))
+    )
+    if len(groups) > MAX_PROVIDED_GROUPS:
+        raise ValueError(f"groups_provider returned more than {MAX_PROVIDED_GROUPS} groups")
+    if not all(isinstance(group, str) for group in groups):
+        raise TypeError("groups_provider must return strings")
+    return groups
 
 
-def _stop_with(message: str) -> NoReturn:
-    st.error(message, icon=":material/lock:")
-    st.stop()
-    raise AssertionError("st.stop() returned")  # pragma: no cover - st.stop raises
-
-
-__all__ = [
-    "ACCESS_TOKEN_HEADER",
-    "DATA_HEADER",
-    "IDENTITY_HEADER",
-    "SESSION_STATE_KEY",
-    "AlbUser",
-    "get_alb_user",
-]
+__all__ = ["MAX_PROVIDED_GROUPS", "AlbUser", "as_groups", "claim_at", "groups_in"]

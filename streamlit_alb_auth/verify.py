@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from streamlit_alb_auth.alb_arn import AlbArn
 from streamlit_alb_auth.errors import (
     ClientMismatchError,
     ConfigurationError,
@@ -40,35 +41,12 @@ from streamlit_alb_auth.errors import (
 from streamlit_alb_auth.fetch import require_fetchable_url
 from streamlit_alb_auth.keys import AlbKeyStore, regional_key_base_url
 
-# ASCII digits only: ``\d`` would also match Arabic-Indic and other Unicode digits.
-ALB_ARN_PATTERN = re.compile(
-    r"arn:(?P<partition>aws|aws-us-gov|aws-cn):elasticloadbalancing:(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]+)"
-    r":(?P<account>[0-9]{12}):loadbalancer/app/[A-Za-z0-9-]{1,32}/[0-9a-f]{1,32}"
-)
 KID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _PADDED_BASE64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 
 DEFAULT_MAX_TOKEN_LENGTH = 16 * 1024
 DEFAULT_LEEWAY_SECONDS = 30.0
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
-
-
-@dataclass(frozen=True)
-class AlbArn:
-    arn: str
-    partition: str
-    region: str
-    account: str
-
-    @classmethod
-    def parse(cls, arn: str) -> AlbArn:
-        match = ALB_ARN_PATTERN.fullmatch(arn) if isinstance(arn, str) else None
-        if match is None:
-            raise ConfigurationError(
-                f"{arn!r} is not an Application Load Balancer ARN "
-                "(arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID)"
-            )
-        return cls(arn, match["partition"], match["region"], match["account"])
 
 
 def decode_padded_segment(segment: str, what: str) -> bytes:
@@ -182,6 +160,7 @@ class AlbJwtVerifier:
         self._verified: collections.OrderedDict[str, _Verified] = collections.OrderedDict()
         self._verified_cache_size = verified_cache_size
         self._verified_lock = threading.Lock()
+        self.full_checks = 0  # tokens that cost a signature check (a cache hit checks only the times)
 
     @property
     def allowed_signers(self) -> tuple[str, ...]:
@@ -207,6 +186,7 @@ class AlbJwtVerifier:
 
         verified = self._verify_uncached(token)
         with self._verified_lock:
+            self.full_checks += 1
             self._verified[token] = verified
             while len(self._verified) > self._verified_cache_size:
                 self._verified.popitem(last=False)

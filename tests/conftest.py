@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from streamlit_alb_auth.keys import AlbKeyStore
-from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer
+from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer, reset_state
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -65,10 +65,8 @@ def alb_environment(
     key_server: LocalKeyServer,
 ) -> LocalKeyServer:
     """``ALB_AUTH_*`` for an app behind the local signer, key server and pool; every other one unset."""
-    from streamlit_alb_auth import user
-
     # Each key server listens on a new port, so a new URL: give it the shared store's full fetch budget.
-    user._SHARED_KEY_STORE.clear()
+    reset_state()
     for name in [name for name in os.environ if name.startswith("ALB_AUTH_")]:
         monkeypatch.delenv(name)
     settings = {

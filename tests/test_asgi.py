@@ -17,13 +17,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
+from streamlit_alb_auth.access_token import IdpVerifier
 from streamlit_alb_auth.asgi import SCOPE_KEY, AlbAuthMiddleware, alb_auth
+from streamlit_alb_auth.asgi.user_headers import OPTION, USER_HEADERS
+from streamlit_alb_auth.authenticate import authenticator_for
+from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.errors import ConfigurationError
-from streamlit_alb_auth.idp import IdpVerifier
 from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH
 from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer
-from streamlit_alb_auth.user_headers import OPTION, USER_HEADERS
-from streamlit_alb_auth.verify import AlbJwtVerifier
 
 CLAIMS = {"sub": "user-1", "email": "user@example.com", "name": "Zoë User", "username": "user-1"}
 
@@ -159,18 +160,16 @@ def test_websocket_handshake_is_verified(client, signer):
     assert refused.value.code == 1008
 
 
-def test_verified_repeat_costs_no_cryptography(client, signer, pool):
+def test_verified_repeat_costs_no_cryptography(client, settings, signer, pool):
     headers = signer.headers(CLAIMS, access_token=pool.access_token("user-1", groups=["staff"]))
-    real_data, real_access = AlbJwtVerifier._verify_uncached, IdpVerifier.check
-    with (
-        mock.patch.object(
-            AlbJwtVerifier, "_verify_uncached", autospec=True, side_effect=real_data
-        ) as data_checks,
-        mock.patch.object(IdpVerifier, "check", autospec=True, side_effect=real_access) as access_checks,
-    ):
+    data_verifier = authenticator_for(resolve_settings(settings)).data_verifier  # the door's own
+    before = data_verifier.full_checks
+    with mock.patch.object(
+        IdpVerifier, "check", autospec=True, side_effect=IdpVerifier.check
+    ) as access_checks:
         for _ in range(5):
             assert client.get("/", headers=headers).json()["groups"] == ["staff"]
-    assert data_checks.call_count == 1
+    assert data_verifier.full_checks == before + 1
     assert access_checks.call_count == 1
 
 

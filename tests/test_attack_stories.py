@@ -25,8 +25,8 @@ from rawhttp import RawServer, read_request
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
+from streamlit_alb_auth.asgi.revocation import Revocations
 from streamlit_alb_auth.doctor import run_doctor
-from streamlit_alb_auth.revocation import Revocations
 from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE, SHARDS
 
 USER = {"sub": "sub-user", "email": "user@example.com", "username": "user"}
@@ -263,7 +263,7 @@ def app_logout(**options: object) -> Iterator[tuple[object, list[str]]]:
     from starlette.applications import Starlette
     from starlette.testclient import TestClient
 
-    from streamlit_alb_auth.logout_route import logout_route
+    from streamlit_alb_auth.asgi.logout_route import logout_route
 
     revoked: list[str] = []
     revocations = Revocations(sign_out=lambda url, token: revoked.append(token) or True, **options)

@@ -22,10 +22,10 @@ from pinning import Reply, ScriptedServer
 from test_real_tokens import REAL
 
 from streamlit_alb_auth import errors
-from streamlit_alb_auth.auth import Authenticator
+from streamlit_alb_auth.access_token import IdpVerifier
+from streamlit_alb_auth.authenticate import Authenticator
 from streamlit_alb_auth.cognito import issuer_aliases, user_pool_issuer, user_pool_issuers
 from streamlit_alb_auth.config import resolve_settings
-from streamlit_alb_auth.idp import IdpVerifier
 from streamlit_alb_auth.keys import AlbKeyStore
 from streamlit_alb_auth.testing import LocalAlbSigner
 

@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from streamlit_alb_auth.access_token import IdpVerifier
 from streamlit_alb_auth.devserver.alb import StateSigner, safe_return_path
 from streamlit_alb_auth.devserver.app import build_app
 from streamlit_alb_auth.devserver.config import DevConfig
@@ -32,7 +33,6 @@ from streamlit_alb_auth.devserver.session import (
     shard_cookie,
 )
 from streamlit_alb_auth.devserver.users import DevUser, parse_user
-from streamlit_alb_auth.idp import IdpVerifier
 from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE, SHARDS
 from streamlit_alb_auth.testing import LocalAlbSigner
 from streamlit_alb_auth.verify import AlbJwtVerifier

@@ -10,7 +10,7 @@ import pytest
 from test_devserver import COOKIE, Running, _cookie_header, _sign_in, run
 from test_devserver_logout import _log_out
 
-from streamlit_alb_auth.auth import Authenticator, header_values
+from streamlit_alb_auth.authenticate import Authenticator, header_values
 from streamlit_alb_auth.cli import build_parser
 from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.devserver.config import OIDC_PATH, DevConfig

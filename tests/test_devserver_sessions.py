@@ -26,7 +26,7 @@ import pytest
 from test_devserver import COOKIE, Running, _cookie_header, _set_cookies, _sign_in, run
 from test_devserver_logout import GLOBAL_SIGN_OUT, _log_out, _session_only, _status, _status_after_expiry
 
-from streamlit_alb_auth.auth import Authenticator
+from streamlit_alb_auth.authenticate import Authenticator
 from streamlit_alb_auth.cli import build_parser
 from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.devserver.config import (

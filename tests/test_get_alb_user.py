@@ -9,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from streamlit_alb_auth import SESSION_STATE_KEY, AlbUser
-from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
+from streamlit_alb_auth.session import VERIFIED_FOR_KEY
+from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, reset_state
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
 ADA = {"sub": "sub-ada", "email": "ada@example.com", "username": "ada"}
@@ -48,9 +49,7 @@ def run_page(
 @pytest.fixture(autouse=True)
 def fresh_shared_key_store():
     """Each test's key server has a new port, so a new URL: keep the per-minute fetch budget per test."""
-    from streamlit_alb_auth import user
-
-    user._SHARED_KEY_STORE.clear()
+    reset_state()
 
 
 @pytest.fixture
@@ -252,3 +251,57 @@ def test_alb_user_feels_like_st_user():
     assert restored == user and restored.email == "e@example.com"
     assert AlbUser().is_logged_in is False and AlbUser().groups == ()
     assert "e@example.com" in repr(user)
+
+
+def test_no_raw_token_is_kept_in_session_state(with_user_pool, signer, pool):
+    access_token = pool.access_token("sub-ada", groups=["admin"])
+    headers = signer.headers(ADA, access_token=access_token)
+    at = run_page(headers)
+    assert "groups=admin" in texts(at)
+    kept = {key: at.session_state[key] for key in at.session_state if key != "test_headers"}
+    blob = pickle.dumps(kept) + repr(kept).encode()
+    for token in (headers["x-amzn-oidc-data"], access_token):
+        for piece in (token, *token.split(".")):
+            assert piece.encode() not in blob
+    assert SESSION_STATE_KEY in kept and VERIFIED_FOR_KEY in kept
+    assert len(kept[VERIFIED_FOR_KEY]) == 64  # a SHA-256 of what the user was verified for
+
+
+def test_the_same_headers_and_settings_give_the_same_verified_for_digest(configured, signer):
+    headers = signer.headers(ADA)
+    first = run_page(headers)
+    second = run_page(headers)
+    assert first.session_state[VERIFIED_FOR_KEY] == second.session_state[VERIFIED_FOR_KEY]
+    third = run_page(signer.headers(BOB))
+    assert third.session_state[VERIFIED_FOR_KEY] != first.session_state[VERIFIED_FOR_KEY]
+
+
+def test_required_as_a_positional_argument_is_deprecated_but_works(configured):
+    import warnings
+
+    from streamlit_alb_auth import get_alb_user
+
+    script = AppTest.from_string(
+        "import warnings\n"
+        "import streamlit as st\n"
+        "from streamlit_alb_auth import get_alb_user\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    user = get_alb_user(False, headers={})\n"
+        "st.session_state['warned'] = [str(w.message) for w in caught if w.category is DeprecationWarning]\n"
+        "st.markdown(f'logged_in={user.is_logged_in}')\n"
+    )
+    at = script.run(timeout=20)
+    assert not at.exception and "logged_in=False" in texts(at)
+    assert any("required=" in message for message in at.session_state["warned"])
+    with warnings.catch_warnings(), pytest.raises(TypeError, match="keyword"):
+        warnings.simplefilter("ignore")
+        get_alb_user(False, True)
+
+
+def test_a_repeated_alb_header_in_the_page_is_refused_like_at_the_door(configured, signer):
+    good = signer.headers(ADA)
+    repeated = {**good, "X-Amzn-Oidc-Data": signer.sign(BOB)}  # a second copy, in another case
+    at = run_page(repeated, required=False)
+    assert texts(at)[0] == "logged_in=False"
+    assert "MalformedTokenError" in (at.session_state[SESSION_STATE_KEY].problem or "")

@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pinning import Reply, ScriptedServer
 
 from streamlit_alb_auth import errors
-from streamlit_alb_auth.auth import Authenticator
+from streamlit_alb_auth.authenticate import Authenticator
 from streamlit_alb_auth.config import resolve_settings
-from streamlit_alb_auth.identity import AlbUser
 from streamlit_alb_auth.keys import AlbKeyStore
 from streamlit_alb_auth.testing import LocalAlbSigner
+from streamlit_alb_auth.user import AlbUser
 
 SIGNER = LocalAlbSigner(client_id="my-app")
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -84,8 +84,10 @@ def authenticate(server: ScriptedServer, token: str, **settings: Any) -> AlbUser
         "groups_claim": "realm_access.roles",
         **settings,
     }
+    provider = options.pop("groups_provider", None)
     authenticator = Authenticator(resolve_settings(options, environ={}, secrets={}), key_store=AlbKeyStore())
-    user = authenticator.authenticate(*SIGNER.headers(ADA, access_token=token).values())
+    headers = SIGNER.headers(ADA, access_token=token).values()
+    user = authenticator.authenticate(*headers, groups_provider=provider)
     assert user.is_logged_in and user.sub == "sub-ada"
     return user
 
@@ -321,7 +323,7 @@ def test_the_new_settings_come_from_the_environment_and_secrets():
     assert resolve_settings({}, environ={}, secrets={}).groups_claim == "cognito:groups"
 
 
-def test_a_groups_provider_counts_as_the_same_setting_by_name():
+def test_a_groups_provider_counts_as_the_same_provider_by_name():
     def first(user):
         return []
 
@@ -331,12 +333,10 @@ def test_a_groups_provider_counts_as_the_same_setting_by_name():
 
         return provider
 
-    assert resolve_settings({"groups_provider": make()}, environ={}, secrets={}) == resolve_settings(
-        {"groups_provider": make()}, environ={}, secrets={}
-    )
-    assert resolve_settings({"groups_provider": first}, environ={}, secrets={}) != resolve_settings(
-        {"groups_provider": make()}, environ={}, secrets={}
-    )
+    from streamlit_alb_auth.session import provider_identity
+
+    assert provider_identity(make()) == provider_identity(make())
+    assert provider_identity(first) != provider_identity(make())
 
 
 @pytest.mark.parametrize(
@@ -352,3 +352,36 @@ def test_settings_that_cannot_work_together_are_refused(settings, named):
     with pytest.raises(errors.ConfigurationError) as raised:
         Authenticator(resolve_settings(options, environ={}, secrets={}), key_store=AlbKeyStore())
     assert raised.value.setting == named
+
+
+# --- injected fetchers ---------------------------------------------------------------------------------
+
+
+def test_the_access_token_verifier_fetches_through_the_fetchers_it_is_given(idp):
+    from streamlit_alb_auth.access_token import IdpVerifier
+    from streamlit_alb_auth.fetch import Fetcher
+
+    metadata_fetcher = Fetcher(timeout=5, max_bytes=256 * 1024, what="injected metadata")
+    userinfo_fetcher = Fetcher(timeout=5, what="injected userinfo")
+    verifier = IdpVerifier(
+        idp.url(REALM), audience="my-app", fetcher=metadata_fetcher, userinfo_fetcher=userinfo_fetcher
+    )
+    facts = verifier.check(access_token(idp), expected_sub="sub-ada")
+    assert facts.access_token_claims["realm_access"]["roles"] == ["admin", "offline_access"]
+    assert metadata_fetcher.fetch_count == 2  # discovery, then the JWKS
+    asking = IdpVerifier(idp.url(REALM), audience="my-app", userinfo=True, userinfo_fetcher=userinfo_fetcher)
+    assert asking.check("opaque-token", expected_sub="sub-ada").userinfo["groups"] == ["ops"]
+    assert userinfo_fetcher.fetch_count == 1
+
+
+def test_metadata_fetched_through_an_injected_fetcher_names_it_when_it_fails(idp):
+    from streamlit_alb_auth.fetch import Fetcher
+    from streamlit_alb_auth.oidc_metadata import OidcMetadata
+
+    fetcher = Fetcher(timeout=5, what="injected metadata")
+    metadata = OidcMetadata(idp.url(REALM), jwks_url=idp.url(REALM + "/missing"), fetcher=fetcher)
+    with pytest.raises(errors.AccessTokenError) as raised:
+        metadata.signing_key(KID)
+    assert isinstance(raised.value.__cause__, errors.FetchResponseError)
+    assert raised.value.__cause__.what == "injected metadata"
+    assert fetcher.fetch_count == 1

@@ -12,17 +12,16 @@ from streamlit.components.v2.bidi_component.main import _make_trigger_id
 from streamlit.components.v2.component_path_utils import ComponentPathUtils
 from streamlit.testing.v1 import AppTest
 
-from streamlit_alb_auth import AlbAuthError
+from streamlit_alb_auth import SESSION_STATE_KEY, AlbAuthError
 from streamlit_alb_auth.logout import (
     COMPONENT_NAME,
     GUARD_COMPONENT_NAME,
     UnsafeLogoutPathError,
-    _guard_data,
-    _inline,
     check_logout_path,
+    guard_data,
+    inline_asset,
 )
 from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH
-from streamlit_alb_auth.user import SESSION_STATE_KEY
 
 APP = """
 import streamlit as st
@@ -79,7 +78,7 @@ def test_renders_the_packaged_bundle_with_label_and_path():
 
 
 def test_renders_in_the_sidebar_with_options():
-    at = _app("'/logout?next=%2F', 'Sign out', help='Ends the ALB session'", in_sidebar=True)
+    at = _app("'Sign out', logout_path='/logout?next=%2F', help='Ends the ALB session'", in_sidebar=True)
     assert not at.exception
     assert not at.main.get("bidi_component")
     (element,) = at.sidebar.get("bidi_component")
@@ -147,19 +146,19 @@ def test_session_guard_is_its_own_element_of_the_same_component():
 
 def test_default_probe_follows_the_base_url_path():
     with mock.patch("streamlit.get_option", return_value="/apps/sales/"):
-        data = _guard_data(60, None, None, explicit=True)
+        data = guard_data(60, None, None, explicit=True)
     assert data["probe"] == "/apps/sales/_stcore/host-config"
 
 
 @pytest.mark.parametrize("interval", [-1, 0.5, 86_401, math.nan, math.inf, True, "60", None])
 def test_refuses_intervals_out_of_range(interval):
     with pytest.raises((TypeError, ValueError), match="interval"):
-        _guard_data(interval, None, None, explicit=True)
+        guard_data(interval, None, None, explicit=True)
 
 
 @pytest.mark.parametrize("interval", [0, 1, 2.5, 60, 86_400])
 def test_accepts_intervals_in_range(interval):
-    assert _guard_data(interval, None, None, explicit=True)["interval"] == interval
+    assert guard_data(interval, None, None, explicit=True)["interval"] == interval
 
 
 @pytest.mark.parametrize(
@@ -167,7 +166,7 @@ def test_accepts_intervals_in_range(interval):
 )
 def test_refuses_the_health_check_as_probe(probe):
     with pytest.raises(ValueError, match="health check"):
-        _guard_data(60, None, probe, explicit=True)
+        guard_data(60, None, probe, explicit=True)
 
 
 @pytest.mark.parametrize("field", ["signed_out_url", "probe_path"])
@@ -243,7 +242,7 @@ def test_accepts_same_origin_paths(path):
 
 
 def test_bad_path_raises_before_anything_renders():
-    at = _app("'//evil.example'")
+    at = _app("logout_path='//evil.example'")
     assert at.exception
     assert "one leading '/'" in at.exception[0].message
     assert any("UnsafeLogoutPathError" in line for line in at.exception[0].stack_trace)
@@ -252,6 +251,34 @@ def test_bad_path_raises_before_anything_renders():
 
 def test_inline_fallback_is_read_as_content_not_as_a_path():
     for name in ("index.js", "style.css"):
-        text = _inline(name)
+        text = inline_asset(name)
         assert ComponentPathUtils.looks_like_inline_content(text)
         assert text.rstrip().endswith(("}", ";"))
+
+
+@pytest.mark.parametrize(
+    ("args", "label", "path"),
+    [("'/logout?next=%2F', 'Sign out'", "Sign out", "/logout?next=%2F"), ("'/bye'", "Log out", "/bye")],
+)
+def test_the_old_path_first_call_still_works_with_a_deprecation_warning(args, label, path):
+    script = f"""
+import warnings
+import streamlit as st
+from streamlit_alb_auth import logout_button
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    logout_button({args})
+st.session_state["warned"] = [str(w.message) for w in caught if w.category is DeprecationWarning]
+"""
+    at = AppTest.from_string(script).run(timeout=20)
+    assert not at.exception
+    (element,) = at.get("bidi_component")
+    assert (_data(element)["button"]["label"], _data(element)["button"]["path"]) == (label, path)
+    assert any("logout_path=" in message for message in at.session_state["warned"])
+
+
+def test_a_label_first_call_is_not_mistaken_for_the_old_order():
+    at = _app("'Sign out now'")
+    (element,) = at.get("bidi_component")
+    assert _data(element)["button"]["label"] == "Sign out now"
+    assert _data(element)["button"]["path"] == "/cognito/logout"

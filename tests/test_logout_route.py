@@ -16,11 +16,11 @@ from starlette.testclient import TestClient
 from streamlit import config
 
 from streamlit_alb_auth.asgi import alb_auth
+from streamlit_alb_auth.asgi.logout_route import logout_route
+from streamlit_alb_auth.asgi.user_headers import OPTION
 from streamlit_alb_auth.errors import UnsafeLogoutPathError
-from streamlit_alb_auth.logout_route import logout_route
 from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE, SHARDS
 from streamlit_alb_auth.testing import LocalAlbSigner
-from streamlit_alb_auth.user_headers import OPTION
 
 # Shaped as an access token (a sub, an exp far ahead) but unsigned: with no issuer configured, the
 # route can check no more than the shape, so it revokes it.

@@ -60,32 +60,32 @@ def test_the_rate_limit_window_slides(server, clock):
     start = clock.now
 
     def outcome(name: str) -> type[Exception]:
-        with pytest.raises(errors.KeyFetchError) as caught:
+        with pytest.raises(errors.FetchError) as caught:
             store.get(server.url(f"/missing-{name}"))
         return type(caught.value)
 
-    assert outcome("1") is errors.KeyServerResponseError
-    assert outcome("2") is errors.KeyServerResponseError
+    assert outcome("1") is errors.FetchResponseError
+    assert outcome("2") is errors.FetchResponseError
     clock.now = start + 30
-    assert outcome("3") is errors.KeyFetchRateLimitedError
+    assert outcome("3") is errors.FetchRateLimitedError
     clock.now = start + 59.5
-    assert outcome("3") is errors.KeyFetchRateLimitedError
+    assert outcome("3") is errors.FetchRateLimitedError
     assert server.count("/missing-3") == 0
     clock.now = start + 60.5  # the first two have left the window
-    assert outcome("3") is errors.KeyServerResponseError  # a rate-limited kid is not remembered as failed
-    assert outcome("4") is errors.KeyServerResponseError
-    assert outcome("5") is errors.KeyFetchRateLimitedError
+    assert outcome("3") is errors.FetchResponseError  # a rate-limited kid is not remembered as failed
+    assert outcome("4") is errors.FetchResponseError
+    assert outcome("5") is errors.FetchRateLimitedError
     clock.now = start + 120.4  # 3 and 4 are 59.9 s old: still in the window
-    assert outcome("5") is errors.KeyFetchRateLimitedError
+    assert outcome("5") is errors.FetchRateLimitedError
     clock.now = start + 120.6
-    assert outcome("5") is errors.KeyServerResponseError
+    assert outcome("5") is errors.FetchResponseError
     assert [server.count(f"/missing-{n}") for n in "12345"] == [1, 1, 1, 1, 1]
 
 
 def test_a_cached_key_is_served_while_the_window_is_full(server, clock):
     store = quick_store(clock, max_fetches_per_minute=1)
     key = store.get(server.url("/a"))
-    with pytest.raises(errors.KeyFetchRateLimitedError):
+    with pytest.raises(errors.FetchRateLimitedError):
         store.get(server.url("/b"))
     for _ in range(5):
         assert store.get(server.url("/a")) is key
@@ -104,9 +104,9 @@ def test_a_fetched_key_is_kept_however_much_time_passes(server, clock):
 def test_by_default_ten_unknown_kids_a_minute_are_fetched(server, clock):
     store = AlbKeyStore(clock=clock)
     for n in range(10):
-        with pytest.raises(errors.KeyServerResponseError):
+        with pytest.raises(errors.FetchResponseError):
             store.get(server.url(f"/missing-{n}"))
-    with pytest.raises(errors.KeyFetchRateLimitedError):
+    with pytest.raises(errors.FetchRateLimitedError):
         store.get(server.url("/missing-10"))
     assert server.count("/missing-10") == 0
 
@@ -134,11 +134,11 @@ def test_a_failure_is_remembered_for_ten_seconds_by_default(server, clock):
     start = clock.now
     for when in (start, start + 9.5):
         clock.now = when
-        with pytest.raises(errors.KeyServerResponseError):
+        with pytest.raises(errors.FetchResponseError):
             store.get(server.url("/missing"))
     assert server.count("/missing") == 1
     clock.now = start + 10.5
-    with pytest.raises(errors.KeyServerResponseError):
+    with pytest.raises(errors.FetchResponseError):
         store.get(server.url("/missing"))
     assert server.count("/missing") == 2
 
@@ -146,10 +146,10 @@ def test_a_failure_is_remembered_for_ten_seconds_by_default(server, clock):
 def test_remembered_failures_are_bounded_oldest_forgotten_first(server, clock):
     store = quick_store(clock, max_keys=2, failure_ttl=10_000.0)
     for name in ("x", "y", "z"):
-        with pytest.raises(errors.KeyServerResponseError):
+        with pytest.raises(errors.FetchResponseError):
             store.get(server.url(f"/{name}"))
     for name in ("z", "y", "x"):  # asking for x again forgets y: ask for the remembered ones first
-        with pytest.raises(errors.KeyServerResponseError):
+        with pytest.raises(errors.FetchResponseError):
             store.get(server.url(f"/{name}"))
     assert [server.count(f"/{name}") for name in ("x", "y", "z")] == [2, 1, 1]
 
@@ -179,21 +179,21 @@ def test_each_url_gets_its_own_key(server):
 def test_clear_forgets_keys_and_failures(server, clock):
     store = quick_store(clock, failure_ttl=10_000.0)
     store.get(server.url("/a"))
-    with pytest.raises(errors.KeyServerResponseError):
+    with pytest.raises(errors.FetchResponseError):
         store.get(server.url("/missing"))
     store.clear()
     assert len(store) == 0
     store.get(server.url("/a"))
-    with pytest.raises(errors.KeyServerResponseError):
+    with pytest.raises(errors.FetchResponseError):
         store.get(server.url("/missing"))
     assert (server.count("/a"), server.count("/missing")) == (2, 2)
 
 
 def test_clear_empties_the_rate_limit_window(server, clock):
     store = quick_store(clock, max_fetches_per_minute=1)
-    with pytest.raises(errors.KeyServerResponseError):
+    with pytest.raises(errors.FetchResponseError):
         store.get(server.url("/missing"))
-    with pytest.raises(errors.KeyFetchRateLimitedError):
+    with pytest.raises(errors.FetchRateLimitedError):
         store.get(server.url("/b"))
     store.clear()
     assert public_bytes(store.get(server.url("/b"))) == PEMS["b"]
@@ -216,7 +216,7 @@ def test_the_size_cap_is_inclusive_for_every_framing(server, framing):
     framing_options = {"content-length": {}, "chunked": {"chunked": True}, "close": {"length": False}}
     server.routes["/padded"] = Reply(chunks=[body[:100], body[100:]], **framing_options[framing])
     assert public_bytes(quick_store(max_key_bytes=300).get(server.url("/padded"))) == PEMS["a"]
-    with pytest.raises(errors.InvalidPublicKeyError):
+    with pytest.raises(errors.FetchTooLargeError):
         quick_store(max_key_bytes=299).get(server.url("/padded"))
 
 
@@ -225,7 +225,7 @@ def test_the_default_size_cap_is_4096_bytes(server, chunked):
     server.routes["/4096"] = Reply(chunks=[padded_pem(4096)], chunked=chunked)
     server.routes["/4097"] = Reply(chunks=[padded_pem(4097)], chunked=chunked)
     assert public_bytes(AlbKeyStore().get(server.url("/4096"))) == PEMS["a"]
-    with pytest.raises(errors.InvalidPublicKeyError):
+    with pytest.raises(errors.FetchTooLargeError):
         AlbKeyStore().get(server.url("/4097"))
 
 
@@ -237,14 +237,14 @@ def test_a_key_served_chunked_without_content_length_is_accepted(server):
 def test_an_endless_chunked_body_stops_at_the_cap(server):
     # A valid key, then newlines without end: only the cap stops it (the text would parse as a key).
     server.routes["/endless"] = Reply(chunks=[PEMS["a"], b"\n" * 1024], repeat=100_000, chunked=True)
-    with pytest.raises(errors.InvalidPublicKeyError):
+    with pytest.raises(errors.FetchTooLargeError):
         quick_store(max_key_bytes=4096).get(server.url("/endless"))
 
 
 def test_a_declared_length_over_the_cap_is_refused_before_reading(server):
     # The server promises more than the cap but sends a short valid key: refused for the promise alone.
     server.routes["/liar"] = Reply(chunks=[PEMS["a"]], headers={"Content-Length": "5000"})
-    with pytest.raises(errors.InvalidPublicKeyError):
+    with pytest.raises(errors.FetchTooLargeError):
         quick_store(max_key_bytes=4096).get(server.url("/liar"))
 
 
@@ -255,7 +255,7 @@ def test_a_gzip_encoded_key_is_decoded(server):
 
 def test_the_cap_counts_decoded_bytes_of_a_gzip_body(server):
     server.routes["/bomb"] = Reply(chunks=[PEMS["a"], b"\n" * 1_000_000], gzip=True)
-    with pytest.raises(errors.InvalidPublicKeyError):
+    with pytest.raises(errors.FetchTooLargeError):
         quick_store(max_key_bytes=4096).get(server.url("/bomb"))
 
 
@@ -263,7 +263,7 @@ def test_a_trickling_body_meets_the_total_deadline(server):
     # Each chunk arrives well within the read timeout; only the total deadline ends the fetch.
     server.routes["/trickle"] = Reply(chunks=[PEMS["a"][:60], b"\n"], repeat=40, chunked=True, pause=0.1)
     store = AlbKeyStore(connect_timeout=1.0, read_timeout=1.0, total_timeout=1.0)
-    with pytest.raises(errors.KeyFetchTimeoutError):
+    with pytest.raises(errors.FetchTimeoutError):
         store.get(server.url("/trickle"))
 
 
@@ -292,7 +292,7 @@ def test_store_options_are_keyword_only():
 @pytest.mark.parametrize("status", [201, 204, 301, 302, 404, 500])
 def test_only_200_is_a_key(server, status):
     server.routes["/odd"] = Reply(chunks=[PEMS["a"]], status=status, headers={"Location": server.url("/a")})
-    with pytest.raises(errors.KeyServerResponseError):
+    with pytest.raises(errors.FetchResponseError):
         quick_store().get(server.url("/odd"))
     assert server.count("/a") == 0  # a redirect is never followed
 
@@ -379,10 +379,10 @@ def test_the_default_key_url_follows_the_partition_and_region(arn, base):
 
     def ask(url: str) -> object:
         asked.append(url)
-        raise errors.KeyServerUnavailableError("offline test")
+        raise errors.FetchUnavailableError("offline test")
 
     offline_store.get = ask  # type: ignore[method-assign]
     signer = LocalAlbSigner(alb_arn=arn)
-    with pytest.raises(errors.KeyServerUnavailableError):
+    with pytest.raises(errors.FetchUnavailableError):
         AlbJwtVerifier(alb_arn=arn, key_store=offline_store).verify(signer.sign({"sub": "s"}))
     assert asked == [f"{base}/{signer.kid}"]

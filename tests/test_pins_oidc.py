@@ -21,9 +21,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pinning import FakeClock, Reply, ScriptedServer
 
 from streamlit_alb_auth import SESSION_STATE_KEY, AlbUser, errors, get_alb_user
+from streamlit_alb_auth.access_token import IdpVerifier
+from streamlit_alb_auth.cognito import user_pool_issuer
 from streamlit_alb_auth.config import resolve_settings
-from streamlit_alb_auth.idp import IdpVerifier, user_pool_issuer
-from streamlit_alb_auth.oidc import OidcMetadata
+from streamlit_alb_auth.oidc_metadata import OidcMetadata
 from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
 
 SIGNER = LocalAlbSigner()

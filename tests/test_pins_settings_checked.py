@@ -82,29 +82,33 @@ def test_a_groups_claim_is_at_most_200_printable_characters():
 
 
 def test_a_groups_provider_must_be_callable():
+    from streamlit_alb_auth.asgi import AlbAuthMiddleware
+
     with pytest.raises(errors.ConfigurationError):
-        resolve({"groups_provider": ["admin"]})
+        resolve({"groups_provider": ["admin"]})  # not a setting at all
+    door = AlbAuthMiddleware(lambda *_: None, alb_arn=ARN, groups_provider=["admin"])
+    assert isinstance(door.problem, errors.ConfigurationError) and door.problem.setting == "groups_provider"
 
 
-def test_the_same_groups_provider_redefined_gives_equal_settings():
+def test_the_same_groups_provider_redefined_is_the_same_provider():
+    from streamlit_alb_auth.session import provider_identity
+
     def provider(user):
         return ["a"]
 
-    first = resolve({"alb_arn": ARN, "groups_provider": provider})
+    first = provider_identity(provider)
 
     def provider(user):  # redefined, as a rerun of the page script does
         return ["a"]
 
-    second = resolve({"alb_arn": ARN, "groups_provider": provider})
-    assert first == second and hash(first) == hash(second)
-    assert first.groups_provider is not second.groups_provider
-    assert first != resolve({"alb_arn": ARN})
+    assert provider_identity(provider) == first
 
     def another(user):
         return ["a"]
 
-    assert resolve({"alb_arn": ARN, "groups_provider": another}) != first
-    assert "groups_provider=" not in repr(first)
+    assert provider_identity(another) != first
+    assert resolve({"alb_arn": ARN}) == resolve({"alb_arn": ARN})  # settings are plain data
+    assert not hasattr(resolve({"alb_arn": ARN}), "groups_provider")
 
 
 def test_resolve_settings_takes_its_sources_by_keyword():

@@ -109,7 +109,7 @@ def test_the_key_url_argument_is_used(key_url):
     user = get_alb_user(
         required=False, headers=SIGNER.headers(ADA), alb_arn=SIGNER.alb_arn, key_url=key_url + "/nowhere"
     )
-    assert not user.is_logged_in and "KeyServerResponseError" in (user.problem or "")
+    assert not user.is_logged_in and "FetchResponseError" in (user.problem or "")
 
 
 def test_headers_are_read_case_insensitively(key_url):

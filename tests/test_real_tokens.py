@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from pinning import Reply, ScriptedServer
 
-from streamlit_alb_auth.identity import AlbUser
 from streamlit_alb_auth.keys import AlbKeyStore
+from streamlit_alb_auth.user import AlbUser
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real-alb"

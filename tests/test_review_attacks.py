@@ -19,16 +19,18 @@ from rawhttp import RawServer
 from test_idp import ADA, REALM, SIGNER, access_token, authenticate, idp, jwks  # noqa: F401 - idp is a fixture
 
 from streamlit_alb_auth import errors
-from streamlit_alb_auth.auth import SHARED_KEY_STORE, Authenticator, authenticator_for
+from streamlit_alb_auth.authenticate import Authenticator, authenticator_for
 from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.fetch import Fetcher
 from streamlit_alb_auth.keys import AlbKeyStore
+from streamlit_alb_auth.session import provider_identity
+from streamlit_alb_auth.testing import reset_state
 
 
 @pytest.fixture(autouse=True)
 def fresh_shared_key_store():
     """``authenticator_for`` uses the process-wide key store: give each test its full fetch budget."""
-    SHARED_KEY_STORE.clear()
+    reset_state()
 
 
 def test_an_endless_groups_provider_withholds_groups(idp, caplog):  # noqa: F811
@@ -86,9 +88,10 @@ def test_two_different_groups_providers_are_not_confused(idp, first, second):  #
         "oidc_issuer": idp.url(REALM),
     }
     headers = SIGNER.headers(ADA, access_token=token).values()
+    settings = resolve_settings(options, environ={}, secrets={})
+    assert provider_identity(first) != provider_identity(second)  # so a session never reuses one's groups
     for provider, groups in ((first, ("admins",)), (second, ("viewers",))):
-        settings = resolve_settings({**options, "groups_provider": provider}, environ={}, secrets={})
-        assert authenticator_for(settings).authenticate(*headers).groups == groups
+        assert authenticator_for(settings).authenticate(*headers, groups_provider=provider).groups == groups
 
 
 def test_the_provider_called_is_the_one_passed_now(idp):  # noqa: F811
@@ -98,18 +101,20 @@ def test_the_provider_called_is_the_one_passed_now(idp):  # noqa: F811
     for table in ("before-edit", "after-edit"):
         namespace: dict = {"__name__": "__main__", "TABLE": table}
         exec(compile("def groups(user):\n    return [TABLE]\n", "app.py", "exec"), namespace)
-        settings = resolve_settings(
-            {**options, "groups_provider": namespace["groups"]}, environ={}, secrets={}
-        )
-        assert authenticator_for(settings).authenticate(*headers).groups == (table,)
+        settings = resolve_settings(options, environ={}, secrets={})
+        user = authenticator_for(settings).authenticate(*headers, groups_provider=namespace["groups"])
+        assert user.groups == (table,)
 
 
-def test_a_user_verified_with_a_closure_provider_pickles_and_is_not_reused_after(idp):  # noqa: F811
+def test_a_user_verified_with_a_closure_provider_pickles_without_its_token(idp):  # noqa: F811
     options = {"alb_arn": SIGNER.alb_arn, "client_id": "my-app", "key_url": idp.url("/alb")}
-    settings = resolve_settings({**options, "groups_provider": groups_of("a")}, environ={}, secrets={})
-    user = authenticator_for(settings).authenticate(*SIGNER.headers(ADA).values())
-    copied = pickle.loads(pickle.dumps(user))
-    assert copied.groups == ("a",) and copied._verified_under != settings
+    settings = resolve_settings(options, environ={}, secrets={})
+    data, identity, _ = SIGNER.headers(ADA).values()
+    user = authenticator_for(settings).authenticate(data, identity, groups_provider=groups_of("a"))
+    pickled = pickle.dumps(user)
+    copied = pickle.loads(pickled)
+    assert copied.groups == ("a",) and copied == user and copied.sub == user.sub
+    assert data.encode() not in pickled and data.split(".")[2].encode() not in pickled
 
 
 def test_one_user_cannot_spend_everyone_s_userinfo_budget(idp, caplog):  # noqa: F811
@@ -144,7 +149,7 @@ def test_a_malformed_content_length_is_a_response_error_not_unreachable(declared
         Fetcher(timeout=5, what="key server").get(server.url + "/")
 
 
-def test_a_provider_with_an_empty_closure_cell_is_still_settings():
+def test_a_provider_with_an_empty_closure_cell_is_never_the_same_provider():
     def outer():
         def provider(user):
             return [later]
@@ -152,9 +157,7 @@ def test_a_provider_with_an_empty_closure_cell_is_still_settings():
         return provider
         later = "never"  # unreachable: the cell stays empty
 
-    options = {"alb_arn": SIGNER.alb_arn}
-    first = resolve_settings({**options, "groups_provider": outer()}, environ={}, secrets={})
-    assert first != resolve_settings({**options, "groups_provider": outer()}, environ={}, secrets={})
+    assert provider_identity(outer()) != provider_identity(outer())
 
 
 def test_a_provider_that_differs_every_rerun_does_not_refetch_the_jwks(idp):  # noqa: F811
@@ -172,8 +175,9 @@ def test_a_provider_that_differs_every_rerun_does_not_refetch_the_jwks(idp):  # 
         def provider(user, connection=connection):
             return ["from-db"]
 
-        settings = resolve_settings({**options, "groups_provider": provider}, environ={}, secrets={})
-        user = authenticator_for(settings).authenticate(*SIGNER.headers(ADA, access_token=token).values())
+        settings = resolve_settings(options, environ={}, secrets={})
+        headers = SIGNER.headers(ADA, access_token=token).values()
+        user = authenticator_for(settings).authenticate(*headers, groups_provider=provider)
         assert user.groups == ("from-db",)
     assert idp.count(REALM + "/certs") == 1
     assert idp.count(REALM + "/.well-known/openid-configuration") == 1

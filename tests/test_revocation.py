@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from streamlit_alb_auth.revocation import Revocations, revocable
+from streamlit_alb_auth.asgi.revocation import Revocations, revocable
 
 # {"sub": "u", "exp": 4102444800} (the year 2100), unsigned
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1IiwiZXhwIjo0MTAyNDQ0ODAwfQ.c2ln"

@@ -13,8 +13,8 @@ from cfn_resolve import references, resolve
 from cfnlint.api import ManualArgs, lint
 from cfnlint.decode import decode
 
+from streamlit_alb_auth.asgi.logout_route import LOGOUT_PATH_PATTERN, logout_route
 from streamlit_alb_auth.errors import UnsafeLogoutPathError
-from streamlit_alb_auth.logout_route import LOGOUT_PATH_PATTERN, logout_route
 from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "streamlit_alb_auth" / "templates"

@@ -9,7 +9,7 @@ import pytest
 from cfn_resolve import resolve
 from cfnlint.decode import decode
 
-from streamlit_alb_auth.templates import _NOTES as NOTES
+from streamlit_alb_auth.templates import DEPLOY_NOTES as NOTES
 
 ROOT = Path(__file__).resolve().parents[1]
 STACK = ROOT / "streamlit_alb_auth" / "templates" / "stack.yaml"

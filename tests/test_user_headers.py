@@ -12,8 +12,7 @@ import pytest
 from starlette.datastructures import Headers
 from streamlit.web.server.starlette.starlette_websocket import gather_user_info
 
-from streamlit_alb_auth.identity import AlbUser
-from streamlit_alb_auth.user_headers import (
+from streamlit_alb_auth.asgi.user_headers import (
     OPTION,
     USER_HEADERS,
     UserValue,
@@ -21,6 +20,7 @@ from streamlit_alb_auth.user_headers import (
     identity_headers,
     st_user_groups,
 )
+from streamlit_alb_auth.user import AlbUser
 
 NAMES = ["山田太郎", "Ђорђе", "محمد", "Παπαδόπουλος", "Zoë", 'O\'Brien; "x"', "100% Ünïcode ✓"]
 

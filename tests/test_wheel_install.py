@@ -35,7 +35,7 @@ for kind in ("secondary", "primary", "tertiary"):
     st.button(f"Native {kind}", type=kind, icon=":material/logout:", help=help, key=f"native-{kind}")
     logout_button(label=f"Ours {kind}", type=kind, icon=":material/logout:", help=help, key=f"ours-{kind}")
 with st.sidebar:
-    logout_button("/cognito/logout?from=sidebar", "Sign out", help="Ends the ALB session")
+    logout_button("Sign out", logout_path="/cognito/logout?from=sidebar", help="Ends the ALB session")
 """
 # Pin the Streamlit the wheel is tried with, e.g. "streamlit==1.51.0" for the oldest supported.
 STREAMLIT_REQUIREMENT = os.environ.get("COMPONENT_TEST_STREAMLIT", "streamlit")

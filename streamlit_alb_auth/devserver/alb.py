@@ -38,7 +38,7 @@ from streamlit_alb_auth.devserver.session import (
 from streamlit_alb_auth.devserver.signin import HostedUi, error_page, redirect
 from streamlit_alb_auth.devserver.users import DevUser
 from streamlit_alb_auth.localidp import LocalOidcProvider
-from streamlit_alb_auth.testing import LocalAlbSigner
+from streamlit_alb_auth.testing.signing import LocalAlbSigner
 
 STATE_SECONDS = 600
 IDENTITY_HEADERS = ("x-amzn-oidc-data", "x-amzn-oidc-accesstoken", "x-amzn-oidc-identity")

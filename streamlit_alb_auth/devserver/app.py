@@ -16,7 +16,7 @@ from streamlit_alb_auth.devserver.machines import MachineClients
 from streamlit_alb_auth.devserver.oidc import OidcEndpoints, oidc_provider
 from streamlit_alb_auth.devserver.proxy import forward_http, forward_websocket, is_websocket
 from streamlit_alb_auth.devserver.signin import HostedUi
-from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
+from streamlit_alb_auth.testing.signing import LocalAlbSigner, LocalCognitoPool
 
 UPSTREAM_CLIENT = web.AppKey("upstream_client", aiohttp.ClientSession)
 # The page the templates' fixed-response rule serves, byte for byte.

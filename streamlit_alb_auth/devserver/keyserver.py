@@ -10,7 +10,7 @@ from aiohttp import web
 
 from streamlit_alb_auth.devserver.config import JWKS_PATH, KEYS_PATH
 from streamlit_alb_auth.localidp import LocalOidcProvider
-from streamlit_alb_auth.testing import LocalAlbSigner
+from streamlit_alb_auth.testing.signing import LocalAlbSigner
 
 
 def key_routes(signer: LocalAlbSigner, pool: LocalOidcProvider) -> list[web.RouteDef]:

@@ -17,14 +17,15 @@ from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from streamlit_alb_auth.alb_arn import AlbArn
+from streamlit_alb_auth.cognito import user_pool_issuer
 from streamlit_alb_auth.config import AlbAuthSettings, resolve_settings
 from streamlit_alb_auth.doctor import Check, fail, ok, warn
 from streamlit_alb_auth.doctor.revocation import check_logout_route
 from streamlit_alb_auth.errors import ConfigurationError, FetchError
 from streamlit_alb_auth.fetch import Fetcher, FetchResponse
-from streamlit_alb_auth.idp import user_pool_issuer
 from streamlit_alb_auth.keys import regional_key_base_url
-from streamlit_alb_auth.verify import DEFAULT_LEEWAY_SECONDS, AlbArn
+from streamlit_alb_auth.verify import DEFAULT_LEEWAY_SECONDS
 
 COOKIE_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")
 CLOCK_WARN_SECONDS = 5.0

@@ -28,7 +28,7 @@ SUMMARIES = {
 # package data, so .dockerignore is packaged without its dot.
 COMPANIONS = {"dockerfile": {".dockerignore": "dockerignore"}}
 
-_NOTES = {
+DEPLOY_NOTES = {
     "lambda": """\
 Deploy it as a Python 3.12 Lambda (handler logout_lambda.lambda_handler) with these variables:
   COGNITO_USER_POOL_DOMAIN_PREFIX  (the region comes from AWS_REGION) or COGNITO_DOMAIN (custom)
@@ -142,7 +142,7 @@ def write_template(kind: str, out: str | os.PathLike, *, force: bool = False) ->
         return 1
     target = Path(out) / FILES[kind]
     print("".join(f"Wrote {written}\n" for written in files))
-    print(_NOTES[kind].format(path=target, folder=target.parent))
+    print(DEPLOY_NOTES[kind].format(path=target, folder=target.parent))
     return 0
 
 

@@ -32,7 +32,7 @@ app = st.App("main.py", **alb_auth())
 """
 MAIN = """
 import streamlit as st
-from streamlit_alb_auth.user_headers import st_user_groups
+from streamlit_alb_auth.asgi.user_headers import st_user_groups
 
 st.header(f"name: {st.user.name}")
 st.write(f"email: {st.user.email}")

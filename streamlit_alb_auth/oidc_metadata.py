@@ -1,6 +1,7 @@
 """One OIDC issuer's published metadata: its discovery document and its signing keys (JWKS).
 
-Everything is fetched through ``fetch.Fetcher`` (HTTPS or loopback HTTP, one deadline, no redirects,
+Everything is fetched through one ``fetch.Fetcher`` (pass your own as ``fetcher``, as aws-jwt-verify's
+caches take theirs) (HTTPS or loopback HTTP, one deadline, no redirects,
 a size cap, a per-minute budget). What is cached, and for how long:
   * the discovery document (``{issuer}/.well-known/openid-configuration``), only when a URL it gives is
     needed, for ``metadata_ttl`` seconds; its ``issuer`` must equal the configured issuer;
@@ -23,10 +24,19 @@ import jwt
 from streamlit_alb_auth.errors import AccessTokenError, ConfigurationError, FetchError
 from streamlit_alb_auth.fetch import Fetcher, parse_fetch_url
 
+__all__ = ["ASYMMETRIC_ALGORITHMS", "MAX_METADATA_BYTES", "OidcMetadata", "SigningKey", "metadata_fetcher"]
+
 MAX_METADATA_BYTES = 256 * 1024
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 )
+
+
+def metadata_fetcher(timeout: float = 5.0) -> Fetcher:
+    """The default fetcher for one issuer's discovery document and JWKS."""
+    return Fetcher(
+        timeout=timeout, max_bytes=MAX_METADATA_BYTES, max_fetches_per_minute=10, what="OIDC metadata"
+    )
 
 
 class OidcMetadata:
@@ -38,6 +48,9 @@ class OidcMetadata:
         The issuer URL exactly as the tokens carry it in ``iss``.
     jwks_url, userinfo_url : str, optional
         Use these instead of the discovery document's ``jwks_uri`` / ``userinfo_endpoint``.
+    fetcher : Fetcher, optional
+        What fetches discovery and the JWKS; by default one of its own (``metadata_fetcher``: 256 KiB,
+        10 fetches a minute). Share one between issuers to share its budget; pass a stub in tests.
 
     Examples
     --------
@@ -55,6 +68,7 @@ class OidcMetadata:
         refetch_cooldown: float = 30.0,
         failure_ttl: float = 10.0,
         timeout: float = 5.0,
+        fetcher: Fetcher | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.issuer = issuer
@@ -66,9 +80,7 @@ class OidcMetadata:
         self.metadata_ttl = metadata_ttl
         self.refetch_cooldown = refetch_cooldown
         self.failure_ttl = failure_ttl
-        self._fetcher = Fetcher(
-            timeout=timeout, max_bytes=MAX_METADATA_BYTES, max_fetches_per_minute=10, what="OIDC metadata"
-        )
+        self._fetcher = metadata_fetcher(timeout) if fetcher is None else fetcher
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[Any, float]] = {}  # url -> (value, fetched at)

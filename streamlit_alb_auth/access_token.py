@@ -19,28 +19,23 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import itertools
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 
 from streamlit_alb_auth.cognito import (
-    USER_POOL_ID_PATTERN,
-    issuer_aliases,
-    user_pool_issuer,
     user_pool_issuers,
 )
 from streamlit_alb_auth.errors import AccessTokenError, ConfigurationError, FetchError, UserinfoError
 from streamlit_alb_auth.fetch import Fetcher
-from streamlit_alb_auth.oidc import ASYMMETRIC_ALGORITHMS, OidcMetadata
+from streamlit_alb_auth.oidc_metadata import ASYMMETRIC_ALGORITHMS, OidcMetadata
 
 MAX_ACCESS_TOKEN_LENGTH = 16 * 1024
-MAX_PROVIDED_GROUPS = 1000
 USERINFO_CHECKS_PER_USER = 10  # a minute; an answer is cached per token, so one user needs ~1
 _TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 
@@ -75,6 +70,11 @@ class IdpVerifier:
         most ``USERINFO_CHECKS_PER_USER`` new tokens a minute for one ``sub``, then groups are withheld).
     cognito : bool
         Also require ``token_use`` = ``access`` (Cognito's access tokens; its ID tokens say ``id``).
+    fetcher : Fetcher, optional
+        What fetches every issuer's discovery document and JWKS (one budget for all); by default each
+        issuer's ``OidcMetadata`` has its own.
+    userinfo_fetcher : Fetcher, optional
+        What asks the userinfo endpoint; by default one of its own (64 KiB, 600 fetches a minute).
 
     Examples
     --------
@@ -94,6 +94,8 @@ class IdpVerifier:
         leeway: float = 30.0,
         timeout: float = 5.0,
         userinfo_ttl: float = 300.0,
+        fetcher: Fetcher | None = None,
+        userinfo_fetcher: Fetcher | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not audience:
@@ -118,11 +120,12 @@ class IdpVerifier:
                 jwks_url=jwks_url.get(name) if isinstance(jwks_url, Mapping) else jwks_url,
                 userinfo_url=userinfo_url,
                 timeout=timeout,
+                fetcher=fetcher,
             )
             for name in self.issuers
         }
         self.metadata = self._metadata[self.issuer]
-        self._userinfo_fetcher = Fetcher(
+        self._userinfo_fetcher = userinfo_fetcher or Fetcher(
             timeout=timeout, max_bytes=64 * 1024, max_fetches_per_minute=600, what="userinfo"
         )
         self._answers: collections.OrderedDict[str, tuple[Mapping[str, Any], float]] = (
@@ -264,53 +267,9 @@ def _is_verifiable_jwt(token: str) -> bool:
     return "nonce" not in header
 
 
-def claim_at(claims: Mapping[str, Any], path: str) -> Any:
-    """``claims[path]`` if present (names may contain dots, like Auth0's URL claims), else a dotted walk."""
-    if path in claims:
-        return claims[path]
-    value: Any = claims
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-def groups_in(claims: Mapping[str, Any], path: str) -> tuple[str, ...] | None:
-    """The groups at ``path``: a string is one group, a list keeps its strings; ``None`` if absent."""
-    value = claim_at(claims, path)
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list):
-        return tuple(item for item in value if isinstance(item, str))
-    return ()
-
-
-def as_groups(result: Iterable[str] | str) -> tuple[str, ...]:
-    """A ``groups_provider`` result as groups: a string is one group; anything but strings is refused,
-    and so is more than ``MAX_PROVIDED_GROUPS`` groups (an endless generator must not hang the page)."""
-    if isinstance(result, Mapping):  # {"admin": False} would otherwise grant "admin"
-        raise TypeError("groups_provider must return strings, not a mapping")
-    groups = (
-        (result,) if isinstance(result, str) else tuple(itertools.islice(result, MAX_PROVIDED_GROUPS + 1))
-    )
-    if len(groups) > MAX_PROVIDED_GROUPS:
-        raise ValueError(f"groups_provider returned more than {MAX_PROVIDED_GROUPS} groups")
-    if not all(isinstance(group, str) for group in groups):
-        raise TypeError("groups_provider must return strings")
-    return groups
-
-
 __all__ = [
-    "USER_POOL_ID_PATTERN",
+    "MAX_ACCESS_TOKEN_LENGTH",
+    "USERINFO_CHECKS_PER_USER",
     "IdpFacts",
     "IdpVerifier",
-    "as_groups",
-    "claim_at",
-    "groups_in",
-    "issuer_aliases",
-    "user_pool_issuer",
-    "user_pool_issuers",
 ]

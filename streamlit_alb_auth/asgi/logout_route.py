@@ -23,8 +23,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from streamlit_alb_auth.asgi.revocation import Revocations
 from streamlit_alb_auth.errors import UnsafeLogoutPathError
-from streamlit_alb_auth.revocation import Revocations
 from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, handle
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def logout_route(
 def _access_tokens(settings: AlbAuthSettings | None) -> Any:
     if settings is None:
         return None
-    from streamlit_alb_auth.auth import authenticator_for
+    from streamlit_alb_auth.authenticate import authenticator_for
 
     return authenticator_for(settings).idp_verifier
 

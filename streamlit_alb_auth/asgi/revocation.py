@@ -1,6 +1,6 @@
 """Revoking the access token at logout within bounds: a small executor of its own, junk never sent.
 
-The logout route (``logout_route.py``) answers at once from the Lambda's pure logic and leaves
+The logout route (``asgi/logout_route.py``) answers at once from the Lambda's pure logic and leaves
 ``GlobalSignOut`` to ``Revocations``: ``workers`` threads and at most ``queue`` calls waiting for
 them, never asyncio's default pool (which Streamlit also uses). When the queue is full the logout
 still completes (cookies expired, redirect) and the revocation is skipped, fail-safe for the user:
@@ -29,7 +29,7 @@ from streamlit_alb_auth.errors import AlbAuthError, log_safe
 from streamlit_alb_auth.templates.logout_lambda import JWT, global_sign_out
 
 if TYPE_CHECKING:
-    from streamlit_alb_auth.idp import IdpVerifier
+    from streamlit_alb_auth.access_token import IdpVerifier
 
 MAX_TOKEN_LENGTH = 16 * 1024
 WORKERS = 2

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from streamlit_alb_auth.errors import ConfigurationError
-from streamlit_alb_auth.identity import AlbUser
+from streamlit_alb_auth.user import AlbUser
 
 INTERNAL_HEADER_PREFIX = "x-alb-auth-"
 USER_HEADERS: Mapping[str, str] = MappingProxyType(
@@ -81,7 +81,7 @@ def st_user_groups(value: object = None) -> tuple[str, ...]:
 
     Examples
     --------
-    >>> from streamlit_alb_auth.user_headers import st_user_groups
+    >>> from streamlit_alb_auth.asgi import st_user_groups
     >>> st_user_groups("staff%2Cadmin,ops")
     ('staff,admin', 'ops')
     >>> if "admin" in st_user_groups():  # inside a page of an st.App built with alb_auth()

@@ -23,11 +23,8 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-from streamlit_alb_auth.config import SETTING_NAMES, AlbAuthSettings, resolve_settings
-from streamlit_alb_auth.errors import AlbAuthError, ConfigurationError
-from streamlit_alb_auth.logout_route import DEFAULT_LOGOUT_PATH, logout_route
-from streamlit_alb_auth.request_user import RequestVerifier
-from streamlit_alb_auth.user_headers import (
+from streamlit_alb_auth.asgi.logout_route import DEFAULT_LOGOUT_PATH, logout_route
+from streamlit_alb_auth.asgi.user_headers import (
     INTERNAL_HEADER_PREFIX,
     USER_HEADERS,
     identity_headers,
@@ -36,6 +33,9 @@ from streamlit_alb_auth.user_headers import (
     refuse_outside_mapping,
     st_user_groups,
 )
+from streamlit_alb_auth.authenticate import RequestVerifier
+from streamlit_alb_auth.config import SETTING_NAMES, resolve_settings
+from streamlit_alb_auth.errors import AlbAuthError, ConfigurationError
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -93,7 +93,7 @@ class AlbAuthMiddleware:
         self.problem: ConfigurationError | None = None
         self._verifier: RequestVerifier[list[tuple[bytes, bytes]]] | None = None
         try:
-            self._verifier = RequestVerifier(_settings(settings), identity_headers)
+            self._verifier = _request_verifier(settings)
         except ConfigurationError as error:
             self.problem = error  # reported at start-up (which it stops) and answered 503 meanwhile
 
@@ -163,7 +163,7 @@ def alb_auth(
     **settings: Any,
 ) -> dict[str, Any]:
     """Keyword arguments for ``st.App``: the verifying middleware (which also maps ``st.user``) and the
-    logout route, so logout needs no Lambda (see ``streamlit_alb_auth.logout_route``).
+    logout route, so logout needs no Lambda (see ``streamlit_alb_auth.asgi.logout_route``).
 
     Settings are checked now, so a misconfigured app stops at start-up, not on its first request.
 
@@ -206,12 +206,12 @@ def alb_auth(
             "the file you pass to `streamlit run` (a helper that builds the st.App is not detected)."
         )
     try:
-        RequestVerifier(_settings(settings), identity_headers)  # the middleware's checks, at import time
+        verifier = _request_verifier(settings)  # the middleware's checks, at import time
         refuse_outside_mapping()
     except ConfigurationError:
         _brief_if_uncaught()
         raise
-    routes = [] if logout_path is None else [logout_route(logout_path, settings=_settings(settings))]
+    routes = [] if logout_path is None else [logout_route(logout_path, settings=verifier.settings)]
     exempt = [
         *(_default_exempt_paths() if exempt_paths is None else exempt_paths),
         *(route.path for route in routes),
@@ -248,12 +248,19 @@ def _brief_if_uncaught() -> None:
     sys.excepthook = brief
 
 
-def _settings(arguments: Mapping[str, Any]) -> AlbAuthSettings:
-    known = (*SETTING_NAMES, "groups_provider")
-    unknown = sorted(set(arguments) - set(known))
+def _request_verifier(arguments: Mapping[str, Any]) -> RequestVerifier[list[tuple[bytes, bytes]]]:
+    """The settings (all but ``groups_provider``, which is code) and the provider, checked."""
+    settings = {name: value for name, value in arguments.items() if name != "groups_provider"}
+    provider = arguments.get("groups_provider")
+    unknown = sorted(set(settings) - set(SETTING_NAMES))
     if unknown:
-        raise ConfigurationError(f"unknown setting(s) {unknown}; known: {list(known)}")
-    return resolve_settings(arguments)
+        known = [*SETTING_NAMES, "groups_provider"]
+        raise ConfigurationError(f"unknown setting(s) {unknown}; known: {known}")
+    if provider is not None and not callable(provider):
+        raise ConfigurationError(
+            "groups_provider must be a callable (user) -> groups", setting="groups_provider"
+        )
+    return RequestVerifier(resolve_settings(settings), identity_headers, groups_provider=provider)
 
 
 def _default_exempt_paths() -> tuple[str, ...]:

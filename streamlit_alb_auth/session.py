@@ -1,0 +1,275 @@
+"""``get_alb_user()``: the verified ALB identity for a Streamlit script, kept in ``st.session_state``.
+
+Data flows one way: headers -> ``authenticate`` (verifiers, keys, IdP) -> ``AlbUser`` ->
+``st.session_state``. Two keys, side by side: ``SESSION_STATE_KEY`` holds the user (plain data) and
+``VERIFIED_FOR_KEY`` a SHA-256 over what it was verified for (the three header values, the settings,
+and the groups provider's identity). A rerun whose digest matches reads the stored user and verifies
+nothing; any change verifies again. No raw token is kept in the session: only the digest.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import types
+import uuid
+import warnings
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import streamlit as st
+
+from streamlit_alb_auth.authenticate import (
+    ACCESS_TOKEN_HEADER,
+    DATA_HEADER,
+    IDENTITY_HEADER,
+    LOGGER,
+    GroupsProvider,
+    authenticator_for,
+    header_values,
+)
+from streamlit_alb_auth.config import AlbAuthSettings, resolve_settings
+from streamlit_alb_auth.errors import AlbAuthError, ConfigurationError, MissingHeaderError, log_safe
+from streamlit_alb_auth.user import AlbUser
+
+SESSION_STATE_KEY = "streamlit_alb_auth.user"
+VERIFIED_FOR_KEY = "streamlit_alb_auth.verified_for"
+# Set by `streamlit-alb-auth dev`: the developer sees why configuration failed on the page itself.
+SHOW_DETAILS_VARIABLE = "ALB_AUTH_SHOW_DETAILS"
+_SETTING_DESCRIPTIONS = {
+    "alb_arn": "the load balancer ARN",
+    "user_pool_id": "the Cognito user pool id",
+    "client_id": "the app client id",
+    "oidc_issuer": "the identity provider's issuer",
+    "userinfo": "the userinfo setting",
+    "groups_provider": "the groups provider",
+}
+_logged_configuration_problems: set[str] = set()  # process-wide: listed in caches.py
+
+
+def get_alb_user(
+    *deprecated_positional: bool,
+    required: bool = True,
+    headers: Mapping[str, str] | None = None,
+    alb_arn: str | list[str] | None = None,
+    client_id: str | None = None,
+    issuer: str | None = None,
+    key_url: str | None = None,
+    user_pool_id: str | None = None,
+    jwks_url: str | None = None,
+    oidc_issuer: str | None = None,
+    audience: str | None = None,
+    groups_claim: str | None = None,
+    userinfo: bool | None = None,
+    userinfo_url: str | None = None,
+    groups_provider: GroupsProvider | None = None,
+) -> AlbUser:
+    """Return the user the ALB signed in, verified; keep it in ``st.session_state``.
+
+    Reads ``x-amzn-oidc-data`` (verified: ES256 signature with the region's ALB key, ``signer`` pinned
+    to your ALB's ARN, ``exp``, and ``client``/``iss`` when configured), ``x-amzn-oidc-identity``
+    (must equal the verified ``sub``) and ``x-amzn-oidc-accesstoken`` (verified against the identity
+    provider when ``user_pool_id`` or ``oidc_issuer`` is configured, for ``groups``). Settings not
+    passed here come from the ``ALB_AUTH_*`` environment variables, then from ``st.secrets["alb_auth"]``.
+
+    The user is stored at ``st.session_state["streamlit_alb_auth.user"]``; a rerun with the same
+    headers, settings and groups provider returns it without verifying again.
+
+    Parameters
+    ----------
+    required : bool, keyword-only
+        If True (default) and nobody verified is signed in, show an error and stop the script. If
+        False, return a logged-out user (``is_logged_in`` False, ``problem`` says why). (Passing it
+        positionally still works in this release, with a ``DeprecationWarning``.)
+    headers : Mapping[str, str], optional
+        Request headers to read instead of ``st.context.headers`` (tests, unusual set-ups).
+    alb_arn, client_id, issuer, key_url, user_pool_id, jwks_url, oidc_issuer, audience, groups_claim, \
+userinfo, userinfo_url
+        Settings; see ``streamlit_alb_auth.config``. Without an ALB ARN nothing is trusted.
+    groups_provider : callable, optional
+        ``(user) -> iterable of str``, called once per sign-in: its result is ``user.groups`` (at most
+        1,000 strings). If it raises, the user has no groups and the reason is logged. Pass a plain
+        function (module level or in the script): the same function redefined by a rerun counts as the
+        same provider; anything else (a bound method, a callable object, a closure over something new
+        each rerun) is called again on every rerun.
+
+    Examples
+    --------
+    >>> import streamlit as st
+    >>> from streamlit_alb_auth import get_alb_user
+    >>>
+    >>> user = get_alb_user()
+    >>> st.write(f"Hello {user.name or user.email}")
+    >>> if "admin" in user.groups:
+    ...     st.write("Admin tools")
+    """
+    required = _required_from(deprecated_positional, required)
+    arguments = {
+        "alb_arn": alb_arn,
+        "client_id": client_id,
+        "issuer": issuer,
+        "key_url": key_url,
+        "user_pool_id": user_pool_id,
+        "jwks_url": jwks_url,
+        "oidc_issuer": oidc_issuer,
+        "audience": audience,
+        "groups_claim": groups_claim,
+        "userinfo": userinfo,
+        "userinfo_url": userinfo_url,
+    }
+    stored = (st.session_state.get(SESSION_STATE_KEY), st.session_state.get(VERIFIED_FOR_KEY))
+    try:
+        values = header_values(st.context.headers if headers is None else headers)
+    except AlbAuthError as exc:  # a repeated header
+        user, digest = _refused(exc), None
+    else:
+        user, digest = _verified_user(values, arguments, groups_provider, stored)
+    if user is not stored[0]:
+        st.session_state[SESSION_STATE_KEY] = user
+    if digest != stored[1]:
+        st.session_state[VERIFIED_FOR_KEY] = digest
+    if required and not user.is_logged_in:
+        stop_with(user.problem or "You are not signed in.")
+    return user
+
+
+def _verified_user(
+    values: tuple[str, str, str],
+    arguments: Mapping[str, Any],
+    groups_provider: GroupsProvider | None,
+    stored: tuple[Any, Any],
+) -> tuple[AlbUser, str | None]:
+    """The stored user if it was verified for exactly these headers, settings and provider; else a new
+    verification (or the refusal saying why), with the digest to store beside it."""
+    try:
+        if groups_provider is not None and not callable(groups_provider):
+            raise ConfigurationError(
+                "groups_provider must be a callable (user) -> groups", setting="groups_provider"
+            )
+        settings = resolve_settings(arguments)
+        authenticator = authenticator_for(settings)
+    except ConfigurationError as exc:
+        return _refused(exc), None
+    digest = verified_for(values, settings, groups_provider)
+    if isinstance(stored[0], AlbUser) and stored[1] == digest:
+        return stored[0], digest
+    try:
+        return authenticator.authenticate(*values, groups_provider=groups_provider), digest
+    except AlbAuthError as exc:
+        return _refused(exc), digest
+
+
+def _required_from(positional: tuple[bool, ...], required: bool) -> bool:
+    if not positional:
+        return required
+    if len(positional) > 1:
+        raise TypeError("get_alb_user takes keyword arguments only (required=..., headers=..., ...)")
+    warnings.warn(
+        "get_alb_user(required) as a positional argument is deprecated: write get_alb_user(required=...)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return bool(positional[0])
+
+
+def verified_for(
+    values: tuple[str, str, str], settings: AlbAuthSettings, groups_provider: GroupsProvider | None
+) -> str:
+    """What a stored user was verified for, as a SHA-256 hex digest: the header values (so no token is
+    kept), the settings and the groups provider's identity (``provider_identity``)."""
+    digest = hashlib.sha256()
+    for part in (*values, repr(settings), provider_identity(groups_provider)):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def provider_identity(provider: object) -> str:
+    """Which groups provider this is, the same across reruns: the one place that decides it.
+
+    A function is its module-qualified name and file (a lambda: also its line), its code, its closure
+    values and defaults, so the same function redefined by every rerun is the same provider while two pages'
+    ``groups`` functions, two partials or two lambdas never are. Anything else (a bound method, an
+    object, a closure value that cannot be written out) is a provider never seen before, so the user is
+    verified again: a mistaken "same" would hand one provider's groups to another's page.
+    """
+    if provider is None:
+        return ""
+    try:
+        return _identity_of(provider)
+    except Exception:  # a closure value whose repr fails: never the same as anything
+        return f"unknown:{uuid.uuid4()}"
+
+
+def _identity_of(provider: object) -> str:
+    if isinstance(provider, functools.partial):
+        keywords = sorted(provider.keywords.items())
+        return f"partial({_identity_of(provider.func)}, {provider.args!r}, {keywords!r})"
+    if not isinstance(provider, types.FunctionType):
+        return f"unknown:{uuid.uuid4()}"
+    code = provider.__code__
+    place = f"{code.co_filename}:{code.co_firstlineno}" if code.co_name == "<lambda>" else code.co_filename
+    cells = tuple(cell.cell_contents for cell in provider.__closure__ or ())
+    defaults = (provider.__defaults__, sorted((provider.__kwdefaults__ or {}).items()))
+    name = f"{provider.__module__}.{provider.__qualname__}@{place}"
+    return f"{name} {_code_of(code)} {cells!r} {defaults!r}"
+
+
+def _code_of(code: types.CodeType) -> str:
+    """The body itself (two lambdas on one line differ), the same for a redefinition by a rerun."""
+    parts = (_code_of(item) if isinstance(item, types.CodeType) else repr(item) for item in code.co_consts)
+    return hashlib.sha256(code.co_code + repr(tuple(parts)).encode()).hexdigest()
+
+
+def _refused(exc: AlbAuthError) -> AlbUser:
+    if isinstance(exc, ConfigurationError):
+        message = log_safe(exc)
+        if message not in _logged_configuration_problems and len(_logged_configuration_problems) < 64:
+            _logged_configuration_problems.add(message)
+            LOGGER.error("streamlit-alb-auth is misconfigured: %s", message)
+    else:
+        LOGGER.warning("ALB identity rejected: %s: %s", type(exc).__name__, log_safe(exc))
+    return AlbUser(problem=_explain(exc))
+
+
+def _explain(exc: AlbAuthError) -> str:
+    """What a visitor may read: no setting's value, no token, nothing from the request."""
+    if isinstance(exc, ConfigurationError):
+        setting = exc.setting
+        what = _SETTING_DESCRIPTIONS.get(setting or "", "a setting")
+        where = f" {what} ({setting}, ALB_AUTH_{setting.upper()})" if setting else " its settings"
+        message = (
+            f"Sign-in is not configured correctly on this server: check{where}. The server log says more."
+        )
+        if os.environ.get(SHOW_DETAILS_VARIABLE, "").strip().lower() in ("1", "true", "yes", "on"):
+            message += f" Details for the developer: {log_safe(exc)}"
+        return message
+    if isinstance(exc, MissingHeaderError):
+        return str(exc)
+    return f"Your sign-in could not be verified ({type(exc).__name__}). Reload the page to sign in again."
+
+
+def forget_logged_problems() -> None:
+    """Log each configuration problem again (``caches.clear_all``)."""
+    _logged_configuration_problems.clear()
+
+
+def stop_with(message: str) -> NoReturn:
+    """Show ``message`` as an error and stop the script (the package's one way to refuse a page)."""
+    st.error(message, icon=":material/lock:")
+    st.stop()
+    raise AssertionError("st.stop() returned")  # pragma: no cover - st.stop raises
+
+
+__all__ = [
+    "ACCESS_TOKEN_HEADER",
+    "DATA_HEADER",
+    "IDENTITY_HEADER",
+    "SESSION_STATE_KEY",
+    "VERIFIED_FOR_KEY",
+    "AlbUser",
+    "get_alb_user",
+    "provider_identity",
+    "verified_for",
+]
