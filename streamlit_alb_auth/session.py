@@ -1,10 +1,16 @@
 """``get_alb_user()``: the verified ALB identity for a Streamlit script, kept in ``st.session_state``.
 
 Data flows one way: headers -> ``authenticate`` (verifiers, keys, IdP) -> ``AlbUser`` ->
-``st.session_state``. Two keys, side by side: ``SESSION_STATE_KEY`` holds the user (plain data) and
+``st.session_state``. Three keys, side by side: ``SESSION_STATE_KEY`` holds the user (plain data),
 ``VERIFIED_FOR_KEY`` a SHA-256 over what it was verified for (the three header values, the settings,
-and the groups provider's identity). A rerun whose digest matches reads the stored user and verifies
-nothing; any change verifies again. No raw token is kept in the session: only the digest.
+and the groups provider's identity), and ``SETTINGS_KEY`` the settings the page passed (the session's
+settings story). A rerun whose digest matches reads the stored user and verifies nothing; any change
+verifies again. No raw token is kept in the session: only the digest.
+
+The settings story: settings passed to ``get_alb_user(...)`` (and its ``groups_provider``) are kept for
+the session, so every later call that passes none (``require_groups``, ``navigation``, a page script of
+a multipage app) verifies under the same ones, and finds the user already verified. A call that passes
+its own settings replaces them. ``headers=`` is never kept: it carries tokens.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from streamlit_alb_auth.user import AlbUser
 
 SESSION_STATE_KEY = "streamlit_alb_auth.user"
 VERIFIED_FOR_KEY = "streamlit_alb_auth.verified_for"
+SETTINGS_KEY = "streamlit_alb_auth.settings"
 # Set by `streamlit-alb-auth dev`: the developer sees why configuration failed on the page itself.
 SHOW_DETAILS_VARIABLE = "ALB_AUTH_SHOW_DETAILS"
 _SETTING_DESCRIPTIONS = {
@@ -72,6 +79,8 @@ def get_alb_user(
     (must equal the verified ``sub``) and ``x-amzn-oidc-accesstoken`` (verified against the identity
     provider when ``user_pool_id`` or ``oidc_issuer`` is configured, for ``groups``). Settings not
     passed here come from the ``ALB_AUTH_*`` environment variables, then from ``st.secrets["alb_auth"]``.
+    Settings passed here hold for the rest of the session: a later call that passes none (this one
+    again, ``require_groups``, ``navigation``) uses them; a later call that passes any replaces them.
 
     The user is stored at ``st.session_state["streamlit_alb_auth.user"]``; a rerun with the same
     headers, settings and groups provider returns it without verifying again.
@@ -105,7 +114,7 @@ userinfo, userinfo_url
     ...     st.write("Admin tools")
     """
     required = _required_from(deprecated_positional, required)
-    arguments = {
+    given = {
         "alb_arn": alb_arn,
         "client_id": client_id,
         "issuer": issuer,
@@ -117,7 +126,10 @@ userinfo, userinfo_url
         "groups_claim": groups_claim,
         "userinfo": userinfo,
         "userinfo_url": userinfo_url,
+        "groups_provider": groups_provider,
     }
+    arguments = session_settings({name: value for name, value in given.items() if value is not None})
+    groups_provider = arguments.pop("groups_provider", None)
     stored = (st.session_state.get(SESSION_STATE_KEY), st.session_state.get(VERIFIED_FOR_KEY))
     try:
         values = header_values(st.context.headers if headers is None else headers)
@@ -132,6 +144,17 @@ userinfo, userinfo_url
     if required and not user.is_logged_in:
         stop_with(user.problem or "You are not signed in.")
     return user
+
+
+def session_settings(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings this call verifies under: ``given`` if it names any (kept for the session from now
+    on), else the ones kept by an earlier call of this session (none: the environment and secrets)."""
+    if not given:
+        kept = st.session_state.get(SETTINGS_KEY)
+        return dict(kept) if isinstance(kept, Mapping) else {}
+    if st.session_state.get(SETTINGS_KEY) != given:
+        st.session_state[SETTINGS_KEY] = dict(given)
+    return dict(given)
 
 
 def _verified_user(
@@ -267,9 +290,11 @@ __all__ = [
     "DATA_HEADER",
     "IDENTITY_HEADER",
     "SESSION_STATE_KEY",
+    "SETTINGS_KEY",
     "VERIFIED_FOR_KEY",
     "AlbUser",
     "get_alb_user",
     "provider_identity",
+    "session_settings",
     "verified_for",
 ]
