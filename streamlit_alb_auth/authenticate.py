@@ -124,7 +124,7 @@ def authenticate_headers(
     ------
     AlbAuthError
         Why not: ``MissingHeaderError`` (not through the ALB), ``ConfigurationError`` (the settings),
-        ``ExpiredTokenError``, ``InvalidSignatureError``, ... Answer them all with 401.
+        ``TokenExpiredError``, ``InvalidSignatureError``, ... Answer them all with 401.
 
     Examples
     --------
