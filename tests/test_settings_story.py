@@ -98,3 +98,18 @@ def test_no_token_is_kept_in_the_session(settings_only):
     assert at.session_state[SETTINGS_KEY]["client_id"] == settings_only["client_id"]
     stored = repr([at.session_state[key] for key in at.session_state])
     assert "eyJ" not in stored  # every JWT (the ALB's and the access token) starts so
+
+
+def test_every_entry_point_that_verifies_takes_the_same_settings_by_the_same_names():
+    import inspect
+
+    from streamlit_alb_auth import authenticate_headers, get_alb_user
+    from streamlit_alb_auth.asgi import alb_auth
+    from streamlit_alb_auth.config import ARGUMENT_ONLY, SETTING_NAMES
+    from streamlit_alb_auth.errors import ConfigurationError
+
+    named = set(inspect.signature(get_alb_user).parameters) - {"deprecated_positional", "required", "headers"}
+    assert named == {*SETTING_NAMES, *ARGUMENT_ONLY}
+    for entry in (alb_auth, authenticate_headers):
+        with pytest.raises(ConfigurationError, match="unknown setting"):
+            entry({}, alb_ar="x") if entry is authenticate_headers else entry(alb_ar="x")
