@@ -157,3 +157,13 @@ def test_the_documented_example_fails_when_the_page_stops_checking_groups(tmp_pa
     example.test_an_admin_sees_the_tools()  # still fine for an admin
     with pytest.raises(AssertionError):
         example.test_an_analyst_is_refused()
+
+
+def test_the_package_and_its_stand_in_never_import_the_helper():
+    import subprocess
+
+    code = (
+        "import sys, streamlit_alb_auth.devserver.app, streamlit_alb_auth.session, streamlit_alb_auth.asgi;"
+        "assert 'streamlit_alb_auth.testing.apptest' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, env={**os.environ})
