@@ -92,7 +92,8 @@ def get_alb_user(
         False, return a logged-out user (``is_logged_in`` False, ``problem`` says why). (Passing it
         positionally still works in this release, with a ``DeprecationWarning``.)
     headers : Mapping[str, str], optional
-        Request headers to read instead of ``st.context.headers`` (tests, unusual set-ups).
+        Request headers to read instead of ``st.context.headers`` (unusual set-ups; for tests see
+        ``streamlit_alb_auth.testing.signed_in``). Used by this call only: never kept.
     alb_arn, client_id, issuer, key_url, user_pool_id, jwks_url, oidc_issuer, audience, groups_claim, \
 userinfo, userinfo_url
         Settings; see ``streamlit_alb_auth.config``. Without an ALB ARN nothing is trusted.
