@@ -74,16 +74,16 @@ def test_signed_out_is_the_missing_header_path_not_a_configuration_error():
 
 
 def test_nothing_is_left_behind(monkeypatch):
-    monkeypatch.setenv("ALB_AUTH_ISSUER", "https://kept.example")
+    monkeypatch.setenv("ALB_AUTH_USERINFO_URL", "https://kept.example")
     original = st_context._get_client_context
     with signed_in(groups=["admin"]) as session:
-        assert "ALB_AUTH_ISSUER" not in os.environ  # the block's settings only
+        assert "ALB_AUTH_USERINFO_URL" not in os.environ  # the block's settings only
         assert os.environ["ALB_AUTH_ALB_ARN"] == session.settings["alb_arn"]
         assert st_context._get_client_context is not original
         _run(SHOW_USER)
         assert authenticator_for.cache_info().currsize == 1
-    assert os.environ["ALB_AUTH_ISSUER"] == "https://kept.example"
-    assert not [name for name in os.environ if name.startswith("ALB_AUTH_") and name != "ALB_AUTH_ISSUER"]
+    assert os.environ["ALB_AUTH_USERINFO_URL"] == "https://kept.example"
+    assert [name for name in os.environ if name.startswith("ALB_AUTH_")] == ["ALB_AUTH_USERINFO_URL"]
     assert st_context._get_client_context is original
     assert authenticator_for.cache_info().currsize == 0
     with pytest.raises(requests.ConnectionError):
@@ -167,3 +167,17 @@ def test_the_package_and_its_stand_in_never_import_the_helper():
         "assert 'streamlit_alb_auth.testing.apptest' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120, env={**os.environ})
+
+
+def test_the_apps_own_secrets_do_not_override_the_block():
+    production = {
+        "alb_arn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/prod/0123456789ab",
+        "issuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Prod",
+        "audience": "production-client",
+        "groups_claim": "roles",
+    }
+    with signed_in(email="ops@example.com", groups=["admin"]):
+        at = AppTest.from_string(SHOW_USER, default_timeout=30)
+        at.secrets["alb_auth"] = production
+        at.run()
+    assert at.markdown[0].value == "ops@example.com ['admin']"

@@ -168,11 +168,7 @@ def _block(
             idp = _provider(provider, keys, client_id, groups_claim)
             signer = LocalAlbSigner(alb_arn=alb_arn, client_id=client_id, **_issuer(idp))
             keys.add_signer(signer)
-            settings = {"alb_arn": alb_arn, "key_url": keys.alb_key_url, "client_id": client_id}
-            if isinstance(idp, LocalCognitoPool):
-                settings.update(user_pool_id=idp.user_pool_id, jwks_url=keys.jwks_url)
-            elif idp is not None:
-                settings.update(oidc_issuer=idp.issuer, groups_claim=idp.groups_claim)
+            settings = _settings(alb_arn, client_id, keys, signer, idp)
             for variable in saved:
                 del os.environ[variable]
             os.environ.update({environment_variable(n): v for n, v in settings.items()})
@@ -185,6 +181,27 @@ def _block(
         reset_state()
         with _lock:
             _active = False
+
+
+def _settings(
+    alb_arn: str, client_id: str, keys: LocalKeyServer, signer: LocalAlbSigner, idp: LocalOidcProvider | None
+) -> dict[str, str]:
+    """Every setting a secrets file could also set that would change the verdict, so the app's own
+    ``[alb_auth]`` secrets (a production ``issuer`` or ``audience``, say) cannot override the block's."""
+    settings = {
+        "alb_arn": alb_arn,
+        "key_url": keys.alb_key_url,
+        "client_id": client_id,
+        "issuer": signer.issuer,
+    }
+    if idp is None:
+        return settings
+    settings.update(audience=client_id, groups_claim=idp.groups_claim, userinfo="0")
+    if isinstance(idp, LocalCognitoPool):
+        settings.update(user_pool_id=idp.user_pool_id, jwks_url=keys.jwks_url)
+    else:
+        settings["oidc_issuer"] = idp.issuer  # its JWKS through discovery, as in production
+    return settings
 
 
 def _provider(
