@@ -19,13 +19,10 @@ does not: the user keeps the verified identity with no groups, and the reason is
 
 from __future__ import annotations
 
-import collections
 import functools
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from streamlit_alb_auth.access_token import IdpFacts, IdpVerifier
 from streamlit_alb_auth.cognito import issuer_aliases
@@ -48,7 +45,6 @@ ACCESS_TOKEN_HEADER = "x-amzn-oidc-accesstoken"  # noqa: S105 - a header name
 
 HeaderValues = tuple[str, str, str]
 GroupsProvider = Callable[[AlbUser], Iterable[str]]
-Derived = TypeVar("Derived")
 _WANTED = (DATA_HEADER, IDENTITY_HEADER, ACCESS_TOKEN_HEADER)
 _WANTED_RAW = {name.encode(): name for name in _WANTED}
 
@@ -255,58 +251,6 @@ def authenticator_for(settings: AlbAuthSettings) -> Authenticator:
     return Authenticator(settings)
 
 
-class RequestVerifier(Generic[Derived]):
-    """Verifies requests (ASGI headers) under one set of settings and one ``groups_provider``.
-
-    The same ``authenticator_for(settings).authenticate`` as the page script's, so a token verified at
-    the door is a cache hit in the page. On top, it remembers up to ``cache_size`` verified header sets:
-    a request seen before costs the data token's time checks, no cryptography, no access-token check
-    and no ``groups_provider`` call until the access token's own ``exp``. ``derive(user)`` is computed
-    once per verified user and returned with it (the middleware's headers). Raises
-    ``ConfigurationError`` at creation when the settings cannot work (no ALB ARN, ...).
-    """
-
-    def __init__(
-        self,
-        settings: AlbAuthSettings,
-        derive: Callable[[AlbUser], Derived],
-        *,
-        groups_provider: GroupsProvider | None = None,
-        cache_size: int = 512,
-    ) -> None:
-        self.settings = settings
-        self._authenticator = authenticator_for(settings)
-        self._derive = derive
-        self._groups_provider = groups_provider
-        self._users: collections.OrderedDict[HeaderValues, tuple[AlbUser, Derived]] = (
-            collections.OrderedDict()
-        )
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
-
-    def verify(self, raw_headers: Iterable[tuple[bytes, bytes]]) -> tuple[AlbUser, Derived]:
-        """The verified user and what was derived from it, or the ``AlbAuthError`` saying why not."""
-        values = header_values(raw_headers)
-        with self._lock:
-            known = self._users.get(values)
-        if known is not None:
-            self._authenticator.data_verifier.verify(values[0])  # a cache hit: exp and nbf only
-            if _access_token_fresh(known[0]):
-                return known
-        user = self._authenticator.authenticate(*values, groups_provider=self._groups_provider)
-        verified = (user, self._derive(user))
-        with self._lock:
-            self._users[values] = verified
-            while len(self._users) > self._cache_size:
-                self._users.popitem(last=False)
-        return verified
-
-
-def _access_token_fresh(user: AlbUser) -> bool:
-    expires = user.access_token_claims.get("exp")
-    return not isinstance(expires, int | float) or time.time() < expires
-
-
 def _idp_verifier(settings: AlbAuthSettings) -> IdpVerifier | None:
     if settings.user_pool_id and settings.oidc_issuer:
         raise ConfigurationError(
@@ -337,7 +281,6 @@ __all__ = [
     "IDENTITY_HEADER",
     "Authenticator",
     "GroupsProvider",
-    "RequestVerifier",
     "authenticate_headers",
     "authenticator_for",
     "header_values",

@@ -33,7 +33,7 @@ from streamlit_alb_auth.asgi.user_headers import (
     refuse_outside_mapping,
     st_user_groups,
 )
-from streamlit_alb_auth.authenticate import RequestVerifier
+from streamlit_alb_auth.asgi.verifier import RequestVerifier
 from streamlit_alb_auth.config import SETTING_NAMES, resolve_settings
 from streamlit_alb_auth.errors import AlbAuthError, ConfigurationError
 
