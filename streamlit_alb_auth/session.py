@@ -29,6 +29,7 @@ from streamlit_alb_auth.authenticate import (
     authenticator_for,
     header_values,
 )
+from streamlit_alb_auth.bearer import bearer_token, door_verified
 from streamlit_alb_auth.config import AlbAuthSettings, resolve_settings
 from streamlit_alb_auth.errors import AlbAuthError, ConfigurationError, MissingHeaderError, log_safe
 from streamlit_alb_auth.user import AlbUser
@@ -124,7 +125,11 @@ userinfo, userinfo_url
     except AlbAuthError as exc:  # a repeated header
         user, digest = _refused(exc), None
     else:
-        user, digest = _verified_user(values, arguments, groups_provider, stored)
+        machine = None if any(values) else _machine_at_the_door(headers)
+        if machine is not None:
+            user, digest = machine, None
+        else:
+            user, digest = _verified_user(values, arguments, groups_provider, stored)
     if user is not stored[0]:
         st.session_state[SESSION_STATE_KEY] = user
     if digest != stored[1]:
@@ -158,6 +163,22 @@ def _verified_user(
         return authenticator.authenticate(*values, groups_provider=groups_provider), digest
     except AlbAuthError as exc:
         return _refused(exc), digest
+
+
+def _machine_at_the_door(headers: Mapping[str, str] | None) -> AlbUser | None:
+    """A request with no ALB header may be a machine client that ``AlbAuthMiddleware`` verified by its
+    bearer token (an agent API session): that machine, found by the token, while the token lives."""
+    if headers is None:
+        headers = st.context.headers
+    get_all = getattr(headers, "get_all", None)
+    if callable(get_all):
+        values = get_all("authorization")
+    else:
+        values = [value for name, value in headers.items() if str(name).lower() == "authorization"]
+    try:
+        return door_verified(bearer_token(value for value in values if value))
+    except AlbAuthError:
+        return None
 
 
 def _required_from(positional: tuple[bool, ...], required: bool) -> bool:

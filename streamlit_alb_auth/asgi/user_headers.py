@@ -38,6 +38,8 @@ USER_HEADERS: Mapping[str, str] = MappingProxyType(
         "x-alb-auth-name": "name",
         "x-alb-auth-groups": "groups",
         "x-alb-auth-is-logged-in": "is_logged_in",
+        "x-alb-auth-client-id": "client_id",
+        "x-alb-auth-is-machine": "is_machine",
     }
 )
 OPTION = "server.trustedUserHeaders"
@@ -100,8 +102,10 @@ def identity_headers(user: AlbUser) -> list[tuple[bytes, bytes]]:
     """The verified user as internal headers (ASGI form); a value absent from the claims is left out.
 
     In ``st.user``: ``sub``, ``email``, ``name`` exactly as verified, ``groups`` as ``encode_groups``
-    writes them, ``is_logged_in`` the bool ``True``. Only stable values: since Streamlit 1.62 a
-    reconnecting tab resumes its session only if its ``st.user`` is exactly what it was.
+    writes them, ``is_logged_in`` the bool ``True``; for a machine client (bearer token) also
+    ``client_id`` and ``is_machine`` the bool ``True`` (both absent, so ``None``, for a person). Only stable
+    values (never ``exp``, ``jti`` or the token): since Streamlit 1.62 a reconnecting tab resumes its
+    session only if its ``st.user`` is exactly what it was, and an agent API session the same.
     """
     values: dict[str, str | bool | None] = {
         "sub": user.sub,
@@ -109,6 +113,8 @@ def identity_headers(user: AlbUser) -> list[tuple[bytes, bytes]]:
         "name": user.name or user.username,
         "groups": encode_groups(user.groups) or None,
         "is_logged_in": True,
+        "client_id": user.client_id,
+        "is_machine": user.is_machine or None,
     }
     return [
         (header.encode("ascii"), UserValue(value))
