@@ -15,9 +15,11 @@ package's one ``Fetcher``. Failures raise the package's typed errors (``errors.p
 
 What is cached, process-wide (listed in ``caches.py``): one verifier per distinct bearer settings
 (``bearer_verifier_for``), and up to ``VERIFIED_TOKENS`` verified tokens by their SHA-256 (never the
-token itself), each until its ``exp``: a repeat costs a hash and a dictionary lookup. The page script
-finds a machine client the door verified by the same digest (``door_verified``), so ``get_alb_user``,
-``require_groups`` and ``Page(groups=)`` see it without knowing the door's settings.
+token itself), each until its ``exp``: a repeat costs a hash and a dictionary lookup. Beside them, the
+same machines by what ``st.user`` shows of them (``sub``, client id, groups): Streamlit withholds the
+``Authorization`` header from a session, so the page script finds a machine the door verified by its
+``st.user`` (``door_verified``), and ``get_alb_user``, ``require_groups`` and ``Page(groups=)`` see it
+without knowing the door's settings, and only while one of its tokens lives.
 Pure Python (PyJWT); no Streamlit import.
 """
 
@@ -59,7 +61,9 @@ _AUDIENCE_CLAIMS = ("client_id", "azp", "cid")
 
 # digest -> (the verified machine, its exp, the verifier that verified it); oldest first.
 _verified: collections.OrderedDict[str, tuple[AlbUser, float, BearerVerifier]] = collections.OrderedDict()
-_verified_lock = threading.Lock()  # process-wide: listed in caches.py
+# (sub, client id, groups) -> (the machine, the latest exp of its tokens + leeway): what the page finds.
+_machines: collections.OrderedDict[tuple[Any, ...], tuple[AlbUser, float]] = collections.OrderedDict()
+_verified_lock = threading.Lock()  # process-wide, both: listed in caches.py
 
 
 class BearerVerifier:
@@ -126,11 +130,17 @@ class BearerVerifier:
             return known[0]
         claims = self._verified_claims(token)
         machine = AlbUser(claims, groups=self._groups(claims), machine=True)
+        until = float(claims["exp"])
+        identity = (machine.sub, machine.client_id, machine.groups)
         with _verified_lock:
-            _verified[digest] = (machine, float(claims["exp"]), self)
+            _verified[digest] = (machine, until, self)
             _verified.move_to_end(digest)
-            while len(_verified) > VERIFIED_TOKENS:
-                _verified.popitem(last=False)
+            latest = max(until + self.leeway, _machines.get(identity, (None, 0.0))[1])
+            _machines[identity] = (machine, latest)
+            _machines.move_to_end(identity)
+            for cache in (_verified, _machines):
+                while len(cache) > VERIFIED_TOKENS:
+                    cache.popitem(last=False)
         return machine
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
@@ -215,16 +225,14 @@ def bearer_token(authorization: Iterable[str]) -> str:
     return token.strip()
 
 
-def door_verified(token: str) -> AlbUser | None:
-    """The machine client the door (``AlbAuthMiddleware``) of this process verified for ``token``, while
-    the token lives; ``None`` otherwise. What the page script uses: it has no settings of its own for
-    bearer tokens, and needs none, because only a verifier ever adds to this cache."""
-    if len(token) > MAX_ACCESS_TOKEN_LENGTH or not token.isascii():
-        return None
-    digest = hashlib.sha256(token.encode("ascii")).hexdigest()
+def door_verified(sub: object, client_id: object, groups: tuple[str, ...]) -> AlbUser | None:
+    """The machine client with this ``sub``, client id and groups that a verifier of this process (the
+    door, ``AlbAuthMiddleware``) verified, while one of its tokens lives; ``None`` otherwise. What the
+    page script uses: it sees only ``st.user``, has no bearer settings, and needs none, because only a
+    verifier ever adds to this cache."""
     with _verified_lock:
-        known = _verified.get(digest)
-    if known is None or time.time() > known[1] + known[2].leeway:
+        known = _machines.get((sub, client_id, groups))
+    if known is None or time.time() > known[1]:
         return None
     return known[0]
 
@@ -233,6 +241,7 @@ def forget_verified() -> None:
     """Verify every bearer token again (``caches.clear_all``)."""
     with _verified_lock:
         _verified.clear()
+        _machines.clear()
 
 
 @functools.lru_cache(maxsize=16)  # process-wide: listed in caches.py

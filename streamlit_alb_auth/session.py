@@ -29,10 +29,10 @@ from streamlit_alb_auth.authenticate import (
     authenticator_for,
     header_values,
 )
-from streamlit_alb_auth.bearer import bearer_token, door_verified
+from streamlit_alb_auth.bearer import door_verified
 from streamlit_alb_auth.config import AlbAuthSettings, resolve_settings
 from streamlit_alb_auth.errors import AlbAuthError, ConfigurationError, MissingHeaderError, log_safe
-from streamlit_alb_auth.user import AlbUser
+from streamlit_alb_auth.user import AlbUser, decode_groups
 
 SESSION_STATE_KEY = "streamlit_alb_auth.user"
 VERIFIED_FOR_KEY = "streamlit_alb_auth.verified_for"
@@ -125,7 +125,7 @@ userinfo, userinfo_url
     except AlbAuthError as exc:  # a repeated header
         user, digest = _refused(exc), None
     else:
-        machine = None if any(values) else _machine_at_the_door(headers)
+        machine = None if any(values) else _machine_at_the_door()
         if machine is not None:
             user, digest = machine, None
         else:
@@ -165,20 +165,15 @@ def _verified_user(
         return _refused(exc), digest
 
 
-def _machine_at_the_door(headers: Mapping[str, str] | None) -> AlbUser | None:
-    """A request with no ALB header may be a machine client that ``AlbAuthMiddleware`` verified by its
-    bearer token (an agent API session): that machine, found by the token, while the token lives."""
-    if headers is None:
-        headers = st.context.headers
-    get_all = getattr(headers, "get_all", None)
-    if callable(get_all):
-        values = get_all("authorization")
-    else:
-        values = [value for name, value in headers.items() if str(name).lower() == "authorization"]
-    try:
-        return door_verified(bearer_token(value for value in values if value))
-    except AlbAuthError:
+def _machine_at_the_door() -> AlbUser | None:
+    """A session with no ALB header may be a machine client that ``AlbAuthMiddleware`` verified by its
+    bearer token (an agent API session). Streamlit keeps the token from the session, so the machine is
+    found by what the door put in ``st.user``, and only if the door did verify it, while its token lives.
+    """
+    info = st.user
+    if info.get("is_machine") is not True:
         return None
+    return door_verified(info.get("sub"), info.get("client_id"), decode_groups(info.get("groups")))
 
 
 def _required_from(positional: tuple[bool, ...], required: bool) -> bool:

@@ -15,7 +15,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from streamlit_alb_auth.config import DEFAULT_GROUPS_CLAIM
 
@@ -269,4 +269,25 @@ def as_groups(result: Iterable[str] | str) -> tuple[str, ...]:
     return groups
 
 
-__all__ = ["MAX_PROVIDED_GROUPS", "AlbUser", "as_groups", "claim_at", "groups_in"]
+def encode_groups(groups: tuple[str, ...]) -> str:
+    """``groups`` as ``st.user.groups`` carries them: comma-separated, each group's ``%`` and ``,``
+    percent-encoded, so no group name can pass for two and a split on commas is exact."""
+    return ",".join(group.replace("%", "%25").replace(",", "%2C") for group in groups)
+
+
+def decode_groups(value: object) -> tuple[str, ...]:
+    """The groups ``encode_groups`` wrote (``()`` for anything but a non-empty string)."""
+    if not isinstance(value, str) or not value:
+        return ()
+    return tuple(unquote(group) for group in value.split(","))
+
+
+__all__ = [
+    "MAX_PROVIDED_GROUPS",
+    "AlbUser",
+    "as_groups",
+    "claim_at",
+    "decode_groups",
+    "encode_groups",
+    "groups_in",
+]

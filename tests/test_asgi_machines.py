@@ -213,24 +213,49 @@ def test_alb_auth_refuses_half_a_bearer_configuration(settings):
     assert alb_auth(**settings, bearer_paths=["/api/"])["middleware"][0].kwargs["bearer_paths"] == ("/api/",)
 
 
-def _page(token: str) -> None:
+def _page() -> None:
     import streamlit as st
 
     from streamlit_alb_auth import get_alb_user, require_groups
 
-    machine = require_groups(
-        "streamlit/agent", user=get_alb_user(headers={"Authorization": f"Bearer {token}"})
-    )
+    machine = require_groups("streamlit/agent", user=get_alb_user())
     st.write(f"machine {machine.client_id} {machine.is_machine}")
     require_groups("admin", user=machine)
     st.write("never shown")
 
 
+def _st_user_of(answer: dict[str, Any]) -> dict[str, Any]:
+    """What Streamlit maps into ``st.user`` from the door's internal headers."""
+    return {
+        "sub": answer["x-alb-auth-sub"],
+        "groups": answer["x-alb-auth-groups"],
+        "is_logged_in": True,
+        "client_id": answer["x-alb-auth-client-id"],
+        "is_machine": True,
+        "email": None,
+        "name": None,
+    }
+
+
 def test_the_page_sees_the_machine_the_door_verified_and_gates_it_by_scope(client, pool):
-    token = machine_token(pool)
-    before = AppTest.from_function(_page, args=(token,)).run()  # the door has not verified it: nobody
-    assert before.error and not before.markdown
-    assert client.post(AGENT, headers=bearer(token), json={}).status_code == 200
-    after = AppTest.from_function(_page, args=(token,)).run()
-    assert [text.value for text in after.markdown] == [f"machine {CLIENT} True"]
-    assert "admin" in after.error[0].value  # a group the scope does not hold: refused
+    answer = client.post(AGENT, headers=bearer(machine_token(pool)), json={}).json()
+    page = AppTest.from_function(_page)
+    page.user = _st_user_of(answer)
+    page.run()
+    assert [text.value for text in page.markdown] == [f"machine {CLIENT} True"]
+    assert "admin" in page.error[0].value  # a group the scope does not hold: refused
+
+
+def test_a_machine_in_st_user_that_the_door_never_verified_is_nobody(client, pool):
+    """``st.user`` claiming a machine (another process's mapping, a forged header) is not enough."""
+    answer = client.post(AGENT, headers=bearer(machine_token(pool)), json={}).json()
+    for forged in ({"groups": "streamlit/agent,admin"}, {"sub": "other-client"}, {"client_id": "x"}):
+        page = AppTest.from_function(_page)
+        page.user = {**_st_user_of(answer), **forged}
+        page.run()
+        assert page.error and not page.markdown, forged
+    reset_state()  # the door's memory gone (or its tokens expired): nobody
+    page = AppTest.from_function(_page)
+    page.user = _st_user_of(answer)
+    page.run()
+    assert page.error and not page.markdown

@@ -151,15 +151,23 @@ def test_a_repeat_is_served_from_the_cache_until_exp(issuer):
     token = issuer.token(exp=int(now[0]) + 60)
     first = verifier.verify(token)
     assert verifier.verify(token) is first
-    assert door_verified(token) is first  # what the page script finds for the same token
+    assert door_verified(CLIENT, CLIENT, first.groups) is first  # what the page finds by st.user
     now[0] += 61
     with pytest.raises(TokenExpiredError):
         verifier.verify(token)
 
 
-def test_the_page_finds_only_tokens_the_door_verified(issuer, verifier):
-    assert door_verified(issuer.token()) is None
-    assert door_verified("é" * 10) is None
+def test_the_page_finds_only_machines_a_verifier_verified_while_their_token_lives(issuer, verifier):
+    groups = ("streamlit/agent", "reports/read")
+    assert door_verified(CLIENT, CLIENT, groups) is None
+    machine = verifier.verify(issuer.token())
+    assert door_verified(CLIENT, CLIENT, groups) is machine
+    assert door_verified(CLIENT, CLIENT, ("streamlit/agent", "admin")) is None  # other groups: not it
+    assert door_verified("someone", CLIENT, groups) is None
+    reset_state()
+    assert door_verified(CLIENT, CLIENT, groups) is None
+    verifier.verify(issuer.token(exp=int(time.time()) - 20))  # within the 30 s leeway
+    assert door_verified(CLIENT, CLIENT, groups) is not None
 
 
 @pytest.mark.parametrize(

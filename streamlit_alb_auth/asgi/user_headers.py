@@ -25,10 +25,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from streamlit_alb_auth.errors import ConfigurationError
-from streamlit_alb_auth.user import AlbUser
+from streamlit_alb_auth.user import AlbUser, decode_groups, encode_groups
 
 INTERNAL_HEADER_PREFIX = "x-alb-auth-"
 USER_HEADERS: Mapping[str, str] = MappingProxyType(
@@ -72,12 +72,6 @@ class UserValue(bytes):
         return (type(self), (self.value,))
 
 
-def encode_groups(groups: tuple[str, ...]) -> str:
-    """``groups`` as ``st.user.groups`` carries them: comma-separated, each group's ``%`` and ``,``
-    percent-encoded, so no group name can pass for two and a split on commas is exact."""
-    return ",".join(group.replace("%", "%25").replace(",", "%2C") for group in groups)
-
-
 def st_user_groups(value: object = None) -> tuple[str, ...]:
     """The groups in ``st.user.groups`` (or the ``value`` given), exactly as verified.
 
@@ -93,9 +87,7 @@ def st_user_groups(value: object = None) -> tuple[str, ...]:
         import streamlit as st
 
         value = st.user.get("groups")
-    if not isinstance(value, str) or not value:
-        return ()
-    return tuple(unquote(group) for group in value.split(","))
+    return decode_groups(value)
 
 
 def identity_headers(user: AlbUser) -> list[tuple[bytes, bytes]]:
