@@ -16,13 +16,10 @@ the file for it, and runs any other file as a page script, with no middleware.
 from __future__ import annotations
 
 import logging
-import os
-import sys
-import textwrap
 from collections.abc import Callable, Iterable, Mapping
-from types import TracebackType
 from typing import Any
 
+from streamlit_alb_auth.asgi.brief import brief_if_uncaught
 from streamlit_alb_auth.asgi.logout_route import DEFAULT_LOGOUT_PATH, logout_route
 from streamlit_alb_auth.asgi.machines import CHALLENGE, MachineDoor, default_bearer_paths
 from streamlit_alb_auth.asgi.user_headers import (
@@ -241,7 +238,7 @@ def alb_auth(
         _machine_door(verifier, paths.get("bearer_paths"))
         refuse_outside_mapping()
     except ConfigurationError:
-        _brief_if_uncaught()
+        brief_if_uncaught()
         raise
     routes = [] if logout_path is None else [logout_route(logout_path, settings=verifier.settings)]
     exempt = [
@@ -250,34 +247,6 @@ def alb_auth(
     ]
     middleware = Middleware(AlbAuthMiddleware, exempt_paths=tuple(exempt), **paths, **settings)
     return {"middleware": [middleware], "routes": routes}
-
-
-def _brief_if_uncaught() -> None:
-    """Show an uncaught ConfigurationError as one paragraph instead of a traceback.
-
-    ``streamlit run app.py`` prints the app's URL, then imports app.py inside uvicorn: a bad setting there
-    ended the process with some fifty lines of uvicorn and click frames and the message at the bottom.
-    A caller that catches the error sees no difference.
-    """
-    previous = sys.excepthook
-    if getattr(previous, "alb_auth_brief", False):
-        return
-
-    def brief(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
-        if not issubclass(kind, ConfigurationError):
-            previous(kind, error, trace)
-            return
-        script = os.path.relpath(sys.argv[0]) if sys.argv[0] else "app.py"
-        command = f"`streamlit-alb-auth dev {script}`"
-        text = str(error).replace("`streamlit-alb-auth dev`", command)
-        if command not in text:
-            text += f" To run it locally with every setting made for you: {command}."
-        text = f"streamlit-alb-auth stopped {script} at start-up. {text} "
-        text += f"(Streamlit printed its URL before it loaded {script}; nothing answers there.)"
-        print("\n" + textwrap.fill(text, width=100, break_on_hyphens=False), file=sys.stderr)
-
-    brief.alb_auth_brief = True  # type: ignore[attr-defined]
-    sys.excepthook = brief
 
 
 def _request_verifier(arguments: Mapping[str, Any]) -> RequestVerifier[list[tuple[bytes, bytes]]]:
