@@ -112,19 +112,15 @@ SETTING_HELP: Mapping[str, SettingHelp] = types.MappingProxyType(
         "key_url": SettingHelp("ALB key service base (default: the ARN's region)"),
         "jwks_url": SettingHelp("JWKS override (local development; default: the pool's, or from discovery)"),
         "bearer_issuer": SettingHelp(
-            "machine clients (`alb_auth()` only): the `iss` of `Authorization: Bearer` tokens, exactly; "
-            "unset, no bearer token is accepted"
+            "machine clients (`alb_auth()`): the `iss` of bearer tokens; unset, none is accepted"
         ),
         "bearer_audience": SettingHelp(
-            "machine clients: who a bearer token must be for (`aud`, or `client_id`/`azp`/`cid`); "
-            "required with `bearer_issuer`"
+            "machine clients, required: the `aud` (or `client_id`/`azp`/`cid`) a bearer token must have"
         ),
-        "bearer_jwks_url": SettingHelp(
-            "machine clients: the issuer's JWKS (default: `jwks_uri` of its discovery document)"
-        ),
+        "bearer_jwks_url": SettingHelp("machine clients: JWKS override (default: from discovery)"),
         "bearer_groups_claim": SettingHelp(
-            f"machine clients: where a bearer token's groups are: `{DEFAULT_BEARER_GROUPS_CLAIM}` "
-            "(default; a string is split on spaces), or a claim or dotted path holding a list"
+            f"machine clients: where the groups are: `{DEFAULT_BEARER_GROUPS_CLAIM}` (default, split on "
+            "spaces) or a claim holding a list"
         ),
     }
 )
