@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import json
+import pickle
 import threading
 import time
 import uuid
@@ -37,6 +39,7 @@ from streamlit_alb_auth.errors import (
 )
 from streamlit_alb_auth.localidp import LocalOidcProvider
 from streamlit_alb_auth.testing import reset_state
+from streamlit_alb_auth.user import AlbUser
 
 CLIENT = "agent-client-1"
 ALB_ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/my-alb/0123456789abcdef"
@@ -132,6 +135,13 @@ def test_a_client_credentials_token_is_a_machine_with_its_scopes_as_groups(issue
     assert machine.groups == ("streamlit/agent", "reports/read")
     assert machine.email is None
     assert issuer.fetched == ["/.well-known/openid-configuration", "/jwks.json"]  # jwks_uri from discovery
+
+
+def test_a_machine_copies_and_pickles_as_a_machine(issuer, verifier):
+    machine = verifier.verify(issuer.token())
+    for copied in (copy.deepcopy(machine), pickle.loads(pickle.dumps(machine))):
+        assert copied.is_machine and copied.client_id == CLIENT and copied.groups == machine.groups
+    assert "machine" in repr(machine) and "machine" not in repr(AlbUser({"sub": "person"}))
 
 
 def test_an_audience_in_aud_or_azp_is_accepted_too(issuer, verifier):

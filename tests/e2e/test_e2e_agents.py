@@ -100,6 +100,20 @@ def test_an_agent_is_its_verified_machine_identity_and_is_gated_by_its_scope(
         console = interact(server.base_url, token, page="agents")
         assert f"Agent console for {MACHINE_CLIENT_ID}" in console  # Page(groups=) let the scope in
         assert "Admin secrets" not in interact(server.base_url, token, page="admin")
+        # An MCP client: the same interact tool over /_stcore/agent/mcp (stateless JSON-RPC, no handshake).
+        call = {"name": "interact", "arguments": {"page": "agents"}}
+        mcp = requests.post(
+            server.base_url + "/_stcore/agent/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": call},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json, text/event-stream",
+                "MCP-Protocol-Version": "2025-11-25",
+            },
+            timeout=60,
+        )
+        assert mcp.status_code == 200, mcp.text
+        assert f"Agent console for {MACHINE_CLIENT_ID}" in mcp.text
 
         # Around the stand-in, the app verifies the token itself: the issuer's token opens the agent API,
         # the same claims under a key the issuer never had do not, and a browser path refuses both.
