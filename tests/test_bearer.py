@@ -318,3 +318,14 @@ def test_bearer_settings_are_checked_when_read(arguments, setting):
     with pytest.raises(ConfigurationError) as caught:
         resolve_settings({"alb_arn": ALB_ARN, **arguments}, environ={}, secrets={})
     assert caught.value.setting == setting
+
+
+def test_dev_machine_clients_gives_the_app_a_working_bearer_configuration():
+    from streamlit_alb_auth.devserver.config import DevConfig
+    from streamlit_alb_auth.devserver.machines import MACHINE_CLIENT_ID
+
+    for idp in ("cognito", "oidc"):
+        environ = DevConfig(8080, 8501, machine_clients=True, idp=idp).app_environment()
+        verifier = bearer_verifier_for(resolve_settings({}, environ=environ, secrets={}))
+        assert verifier is not None and verifier.audience == MACHINE_CLIENT_ID, idp
+    assert "ALB_AUTH_BEARER_ISSUER" not in DevConfig(8080, 8501).app_environment()
