@@ -43,6 +43,8 @@ def test_st_user_gets_the_verified_name_in_any_script(name, monkeypatch):
         "name": name,
         "groups": None,
         "is_logged_in": True,
+        "client_id": None,  # a machine client's (bearer token) only
+        "is_machine": None,
     }
     assert seen["is_logged_in"] is True
 
