@@ -8,20 +8,15 @@ and the gated script is never handed to Streamlit for someone outside its groups
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
-from streamlit.url_util import is_url
 
+from streamlit_alb_auth.pages_folder import PageSource, refuse_pages_folder
 from streamlit_alb_auth.session import get_alb_user, stop_with
 from streamlit_alb_auth.user import AlbUser
 
-PageSource: TypeAlias = str | Path | Callable[[], None]
 PageLike: TypeAlias = "Page | st.Page | PageSource"
 _LOCK_ICON = ":material/lock:"
 _BACK_ICON = ":material/arrow_back:"
@@ -134,7 +129,7 @@ class Page:
         self.all_groups = all_groups
         self.st_page: st.Page = st.Page(page, **st_page_kwargs)
         if self.groups is not None:
-            _refuse_pages_folder(page)
+            refuse_pages_folder(page)
         self._source = page
         self._kwargs = st_page_kwargs
 
@@ -252,51 +247,6 @@ def _default_page(menu: Mapping[str, Sequence[st.Page]]) -> st.Page | None:
     """The page st.navigation opens at the root: the one marked default, else the first script."""
     pages = [page for entries in menu.values() for page in entries if not page.is_external]
     return next((page for page in pages if page.url_path == ""), pages[0] if pages else None)
-
-
-def _refuse_pages_folder(page: PageSource) -> None:
-    """Refuse a gated script that Streamlit would also run by URL from the ``pages/`` folder.
-
-    Until ``st.navigation`` is first called after a server start, Streamlit runs every ``*.py`` in the
-    ``pages`` folder beside the (resolved) entrypoint by its own URL, following symlinks, without
-    running the entrypoint at all. So the question is not where the path points but whether any file
-    there *is* this script: a symlinked page, a symlinked ``pages`` folder, a link (or hard link) in
-    ``pages/`` to a gated script elsewhere.
-    """
-    ctx = get_script_run_ctx()
-    if ctx is None or not isinstance(page, str | Path) or is_url(str(page)):
-        return
-    entrypoint = Path(ctx.main_script_path)
-    script = entrypoint.parent / page  # as st.Page finds it
-    # Streamlit lists the pages beside the resolved entrypoint; an entrypoint reached through a
-    # link has a second folder beside it: look in both.
-    folders = {entrypoint.parent, entrypoint.resolve().parent}
-    candidates = [f for folder in sorted(folders) for f in _pages_folder_scripts(folder)]
-    twin = next((f for f in candidates if _same_file(f, script)), None)
-    if twin is None:
-        return
-    # Nothing of this app should run any more in this process: with the pages folder left on,
-    # the refused script would still answer its URL there for anyone.
-    PagesManager.uses_pages_directory = False
-    raise ValueError(
-        f"Page({str(page)!r}, groups=...): a gated script cannot be in, or be linked from, the pages/ "
-        f"folder beside the entrypoint (pages/{twin.name} is this script), because Streamlit runs the "
-        "files there by URL, ungated, until st.navigation is first called after a server start. Move "
-        "it to another folder (for example views/) and remove the link."
-    )
-
-
-def _pages_folder_scripts(entrypoint_folder: Path) -> list[Path]:
-    # Every *.py, not only the ones Streamlit lists today (it skips dot files and __init__.py).
-    folder = entrypoint_folder / "pages"
-    return sorted(folder.glob("*.py")) if folder.is_dir() else []
-
-
-def _same_file(one: Path, other: Path) -> bool:
-    try:
-        return os.path.samefile(one, other)
-    except OSError:  # a dangling link runs nothing
-        return False
 
 
 def _group_names(groups: str | Iterable[str], *, caller: str) -> tuple[str, ...]:

@@ -8,12 +8,11 @@ The requests carry no cookie and follow no redirect on their own: each answer is
 from __future__ import annotations
 
 import ssl
-import time
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from streamlit_alb_auth.doctor import Check, fail, ok, warn
+from streamlit_alb_auth.doctor.headers import expires_now, hsts_max_age, set_cookies
 from streamlit_alb_auth.doctor.revocation import scope_check
 from streamlit_alb_auth.errors import ConfigurationError, FetchError
 from streamlit_alb_auth.fetch import Fetcher, FetchResponse, is_loopback_host
@@ -184,31 +183,6 @@ def _health(site: _Site, path: str) -> Check:
     )
 
 
-def _set_cookies(response: FetchResponse) -> dict[str, dict[str, str]]:
-    """``Set-Cookie`` lines by cookie name: each one's attributes, lower-cased, ``value`` included."""
-    cookies: dict[str, dict[str, str]] = {}
-    for name, line in response.header_items:
-        if name != "set-cookie":
-            continue
-        first, *attributes = (part.strip() for part in line.split(";"))
-        cookie, _, value = first.partition("=")
-        fields = {"value": value}
-        for attribute in attributes:
-            key, _, setting = attribute.partition("=")
-            fields[key.strip().lower()] = setting.strip()
-        cookies[cookie.strip()] = fields
-    return cookies
-
-
-def _expires_now(fields: dict[str, str]) -> bool:
-    if fields.get("max-age", "").lstrip("-").isdigit():
-        return int(fields["max-age"]) <= 0
-    try:
-        return parsedate_to_datetime(fields.get("expires", "")).timestamp() <= time.time()
-    except (TypeError, ValueError):
-        return False
-
-
 def _logout(site: _Site, path: str, cookie_name: str) -> tuple[Check, str]:
     """Follow the logout path's answers; the check, and where the IdP sends the user back ('' if unknown)."""
     url, expired, hops = site.base + path, {}, 0
@@ -229,7 +203,7 @@ def _logout(site: _Site, path: str, cookie_name: str) -> tuple[Check, str]:
                 f"{path} answers HTTP {response.status}, not a redirect",
                 "route the logout path to the logout Lambda target group (`template logout-stack`)",
             ), ""
-        expired.update({n: f for n, f in _set_cookies(response).items() if _expires_now(f)})
+        expired.update({n: f for n, f in set_cookies(response).items() if expires_now(f)})
         hops += 1
         url = urljoin(url, response.headers.get("location", ""))
         if not (site.same_origin(url) and urlsplit(url).path == path) or hops >= MAX_LOGOUT_HOPS:
@@ -328,11 +302,3 @@ def _hsts(site: _Site) -> Check:
     if age < HSTS_MIN_SECONDS:
         return warn("hsts", f"Strict-Transport-Security max-age is {age} s, under 180 days", fix)
     return ok("hsts", f"Strict-Transport-Security: {values[0]}")
-
-
-def hsts_max_age(header: str) -> int:
-    for part in header.split(";"):
-        name, _, value = part.strip().partition("=")
-        if name.lower() == "max-age" and value.strip('"').isdigit():
-            return int(value.strip('"'))
-    return 0
