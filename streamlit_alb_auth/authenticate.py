@@ -15,20 +15,20 @@ refused (``MalformedTokenError``), whichever door it came in by. ``groups_provid
 ``authenticate``, not a setting: code is passed where it is called.
 
 Identity failures raise (the caller decides what the visitor sees); a failure to establish *groups*
-does not: the user keeps the verified identity with no groups, and the reason is logged (escaped).
+does not: the user keeps the verified identity with no groups, and the reason is logged (escaped; one
+line per user a minute, the rest counted: ``refusals.RefusalLog``).
 """
 
 from __future__ import annotations
 
-import collections
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from streamlit_alb_auth.access_token import IdpFacts, IdpVerifier
+from streamlit_alb_auth.caches import TimedLru
 from streamlit_alb_auth.cognito import issuer_aliases
 from streamlit_alb_auth.config import HOW_TO_CONFIGURE, AlbAuthSettings
 from streamlit_alb_auth.errors import (
@@ -40,6 +40,7 @@ from streamlit_alb_auth.errors import (
     log_safe,
 )
 from streamlit_alb_auth.keys import AlbKeyStore
+from streamlit_alb_auth.refusals import RefusalLog
 from streamlit_alb_auth.user import AlbUser, as_groups, claim_at, groups_in
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
@@ -94,10 +95,16 @@ class Authenticator:
     Raises ``ConfigurationError`` at creation when the settings cannot work together (no ALB ARN;
     ``user_pool_id`` and ``oidc_issuer`` both set; access tokens checked without ``client_id`` or
     ``audience``, which would accept a token the IdP issued to any other app; ``userinfo`` without an
-    issuer).
+    issuer). ``clock`` (seconds since the epoch) is what every expiry is checked against.
     """
 
-    def __init__(self, settings: AlbAuthSettings, *, key_store: AlbKeyStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: AlbAuthSettings,
+        *,
+        key_store: AlbKeyStore | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if not settings.alb_arns:
             raise ConfigurationError(
                 "No ALB ARN is configured, so no identity can be trusted. " + HOW_TO_CONFIGURE,
@@ -111,8 +118,11 @@ class Authenticator:
             issuer=issuer_aliases(settings.issuer) if settings.issuer else None,
             key_url=settings.key_url,
             key_store=SHARED_KEY_STORE if key_store is None else key_store,
+            clock=clock,
         )
-        self.idp_verifier = _idp_verifier(settings)
+        self.clock = clock
+        self.idp_verifier = _idp_verifier(settings, clock)
+        self.refusals = RefusalLog(LOGGER)
 
     def authenticate(
         self,
@@ -158,14 +168,12 @@ class Authenticator:
         if self.idp_verifier is None:
             return IdpFacts()
         if not access_token:
-            LOGGER.warning("no %s header, groups withheld", ACCESS_TOKEN_HEADER)
+            self.refusals.refused(sub, f"no {ACCESS_TOKEN_HEADER} header")
             return IdpFacts()
         try:
             return self.idp_verifier.check(access_token, expected_sub=sub)
         except AlbAuthError as exc:
-            LOGGER.warning(
-                "access token not trusted, groups withheld: %s: %s", type(exc).__name__, log_safe(exc)
-            )
+            self.refusals.refused(sub, f"access token not trusted: {type(exc).__name__}: {exc}")
             return IdpFacts()
 
     def _claimed_groups(self, facts: IdpFacts) -> tuple[str, ...]:
@@ -202,10 +210,14 @@ class RequestVerifier(Generic[Derived]):
 
     The same ``authenticator_for(settings).authenticate`` as the page script's, so a token verified at
     the door is a cache hit in the page. On top, it remembers up to ``cache_size`` verified header sets:
-    a request seen before costs the data token's time checks, no cryptography, no access-token check
-    and no ``groups_provider`` call until the access token's own ``exp``. ``derive(user)`` is computed
-    once per verified user and returned with it (the middleware's headers). Raises
-    ``ConfigurationError`` at creation when the settings cannot work (no ALB ARN, ...).
+    a request seen before costs the data token's time checks (its ``exp``, on every hit), no
+    cryptography, no access-token check and no ``groups_provider`` call until the access token's own
+    ``exp``, when the user is verified again (and loses the groups an expired token gave). A header set
+    whose access token was refused is remembered apart, for ``refused_ttl`` seconds in a small cache of
+    its own (``refused_cache_size``), so a flood of junk access tokens never evicts a verified user.
+    ``derive(user)`` is computed once per verified user and returned with it (the middleware's headers).
+    ``verifications`` counts the requests that were not cache hits. Raises ``ConfigurationError`` at
+    creation when the settings cannot work (no ALB ARN, ...).
     """
 
     def __init__(
@@ -215,41 +227,51 @@ class RequestVerifier(Generic[Derived]):
         *,
         groups_provider: GroupsProvider | None = None,
         cache_size: int = 512,
+        refused_cache_size: int = 64,
+        refused_ttl: float = 10.0,
+        authenticator: Authenticator | None = None,
     ) -> None:
+        if authenticator is not None and authenticator.settings != settings:
+            raise ConfigurationError("the authenticator given was made for other settings")
         self.settings = settings
-        self._authenticator = authenticator_for(settings)
+        self._authenticator = authenticator or authenticator_for(settings)
         self._derive = derive
         self._groups_provider = groups_provider
-        self._users: collections.OrderedDict[HeaderValues, tuple[AlbUser, Derived]] = (
-            collections.OrderedDict()
-        )
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self._users: TimedLru[HeaderValues, tuple[AlbUser, Derived]] = TimedLru(cache_size)
+        self._refused: TimedLru[HeaderValues, tuple[AlbUser, Derived]] = TimedLru(refused_cache_size)
+        self._refused_ttl = refused_ttl
+        self.verifications = 0
 
     def verify(self, raw_headers: Iterable[tuple[bytes, bytes]]) -> tuple[AlbUser, Derived]:
         """The verified user and what was derived from it, or the ``AlbAuthError`` saying why not."""
         values = header_values(raw_headers)
-        with self._lock:
-            known = self._users.get(values)
+        now = self._authenticator.clock()
+        known = self._users.get(values, now) or self._refused.get(values, now)
         if known is not None:
             self._authenticator.data_verifier.verify(values[0])  # a cache hit: exp and nbf only
-            if _access_token_fresh(known[0]):
+            if _access_token_fresh(known[0], now):
                 return known
         user = self._authenticator.authenticate(*values, groups_provider=self._groups_provider)
         verified = (user, self._derive(user))
-        with self._lock:
-            self._users[values] = verified
-            while len(self._users) > self._cache_size:
-                self._users.popitem(last=False)
+        with self._users.lock:
+            self.verifications += 1
+        if self._access_token_refused(values[2], user):
+            self._refused.put(values, verified, now + self._refused_ttl)
+        else:
+            self._users.put(values, verified, float("inf"))
         return verified
 
+    def _access_token_refused(self, access_token: str, user: AlbUser) -> bool:
+        checked = self._authenticator.idp_verifier is not None and bool(access_token)
+        return checked and not user.access_token_claims and not user.userinfo
 
-def _access_token_fresh(user: AlbUser) -> bool:
+
+def _access_token_fresh(user: AlbUser, now: float) -> bool:
     expires = user.access_token_claims.get("exp")
-    return not isinstance(expires, int | float) or time.time() < expires
+    return not isinstance(expires, int | float) or now < expires
 
 
-def _idp_verifier(settings: AlbAuthSettings) -> IdpVerifier | None:
+def _idp_verifier(settings: AlbAuthSettings, clock: Callable[[], float]) -> IdpVerifier | None:
     if settings.user_pool_id and settings.oidc_issuer:
         raise ConfigurationError(
             "set either user_pool_id (Cognito) or oidc_issuer (any other provider), not both",
@@ -259,6 +281,7 @@ def _idp_verifier(settings: AlbAuthSettings) -> IdpVerifier | None:
         "jwks_url": settings.jwks_url,
         "userinfo": settings.userinfo,
         "userinfo_url": settings.userinfo_url,
+        "clock": clock,
     }
     if settings.user_pool_id:
         return IdpVerifier.cognito_pool(
