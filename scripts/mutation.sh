@@ -8,7 +8,8 @@
 #
 # Each module is mutated in a copy of the working tree (.mutation/src, git-ignored), one mutant at a
 # time at low priority, against the fast unit tests that cover it (`timeout` bounds each run; a hang
-# counts as killed). Mutants inside unevaluated annotations are skipped. Survivors judged equivalent
+# counts as killed). Mutants inside unevaluated annotations are skipped, and so are mutants that do not
+# compile (counted apart: neither killed nor survived). Survivors judged equivalent
 # or harmless are listed, one reason each, in scripts/mutation-survivors.md; any other survivor is
 # printed with its diff and makes the exit status 1. Results: .mutation/<module>.txt and summary.txt,
 # and the table of every module run so far in docs/generated/mutation.md (the docs site's results page).
@@ -33,6 +34,8 @@ main() {
     [authenticate]=streamlit_alb_auth/authenticate.py
     [session]=streamlit_alb_auth/session.py
     [user]=streamlit_alb_auth/user.py
+    [middleware]=streamlit_alb_auth/asgi/middleware.py
+    [user_headers]=streamlit_alb_auth/asgi/user_headers.py
   )
   # The fast tests that cover each module, the quickest and most pointed first (pytest stops at the
   # first failure; third-party plugins other than pytest-timeout are not loaded: seconds a mutant).
@@ -46,11 +49,14 @@ main() {
     [oidc_metadata]="tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
     [config]="tests/test_pins_config.py tests/test_pins_settings_checked.py tests/test_hardening.py tests/test_pins_user.py"
     [lambda]="tests/test_pins_lambda.py tests/test_logout_lambda.py tests/test_logout_hops.py tests/test_logout_revoke.py"
-    [authenticate]="tests/test_pins_user.py tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
+    [authenticate]="tests/test_door_expiry.py tests/test_attack_stories_tokens.py tests/test_access_token_audience.py tests/test_pins_user.py tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py tests/test_idp.py tests/test_asgi.py"
     [session]="tests/test_pins_user.py tests/test_get_alb_user.py tests/test_pins_access_token.py"
     [user]="tests/test_pins_user.py tests/test_real_tokens.py tests/test_get_alb_user.py tests/test_idp.py"
+    [middleware]="tests/test_door_expiry.py tests/test_asgi.py tests/test_asgi_door.py"
+    [user_headers]="tests/test_user_headers.py tests/test_asgi.py tests/test_door_expiry.py tests/test_asgi_door.py"
   )
-  # The security core (issue 14); authenticate, session and user can be named on the command line.
+  # The security core (issue 14); authenticate, session, user and the door (middleware, user_headers)
+  # can be named on the command line.
   default_modules=(fetch urls keys verify access_token oidc_metadata config lambda)
   modules=("$@")
   [ ${#modules[@]} -gt 0 ] || modules=("${default_modules[@]}")
@@ -99,6 +105,7 @@ EOF
     echo "== $name: mutating $path against$tests"
     nice -n 15 cosmic-ray init "$config" "$session"
     python "$repo/scripts/mutation_session.py" skip-annotations "$session"
+    python "$repo/scripts/mutation_session.py" skip-uncompilable "$session"
     if [ -n "${MUTATION_SAMPLE:-}" ]; then
       python "$repo/scripts/mutation_session.py" sample "$session" "$MUTATION_SAMPLE"
     fi
