@@ -12,11 +12,9 @@ it, so anyone who can reach the app could forge it. Its claims (and groups) are 
     vouches for the whole token when its userinfo endpoint accepts it, and a refused one costs no
     call), unless ``audience`` is ``ANY_AUDIENCE`` (``"*"``), spelled out, for a provider whose access
     tokens are for another API and carry no claim naming this app.
-Cognito is a preset of the same thing (``IdpVerifier.cognito_pool``): the pool's two issuers, each with
-its own ``/.well-known/jwks.json``, ``token_use`` = ``access`` and the ``client_id`` claim. A pool signs
-with its ORIGINAL issuer (``https://cognito-idp.REGION.amazonaws.com/POOL``) or, once switched, its
-UPDATED one (``https://issuer-cognito-idp.REGION.amazonaws.com/POOL``; Cognito API reference,
-``IssuerConfigurationType``), so a token with either ``iss`` is checked against that issuer's keys.
+Cognito is a preset of the same thing (``IdpVerifier.cognito_pool``): the pool's two issuers (ORIGINAL
+and UPDATED, Cognito API reference ``IssuerConfigurationType``; ``cognito.py``), each with its own
+``/.well-known/jwks.json``, ``token_use`` = ``access`` and the ``client_id`` claim.
 Pure Python (PyJWT); no Streamlit import.
 """
 
@@ -172,7 +170,7 @@ class IdpVerifier:
         if not _TOKEN_CHARACTERS.fullmatch(access_token):
             raise AccessTokenError("access token has characters no token has")
         if self.use_userinfo or not _is_verifiable_jwt(access_token):
-            self._refuse_other_audience(access_token)
+            self._refuse_unfit_jwt(access_token)
             return IdpFacts(userinfo=self._userinfo(access_token, expected_sub))
         return IdpFacts(access_token_claims=self._verified_claims(access_token, expected_sub))
 
@@ -224,9 +222,10 @@ class IdpVerifier:
             return True
         return any(claims.get(name) == self.audience for name in CLIENT_CLAIMS)
 
-    def _refuse_other_audience(self, token: str) -> None:
-        """Before userinfo: a JWT issued to another app is refused (its claims read unverified)."""
-        if self.audience == ANY_AUDIENCE or token.count(".") != 2:
+    def _refuse_unfit_jwt(self, token: str) -> None:
+        """Before userinfo: a JWT issued to another app, or past its ``exp``, is refused (its claims read
+        unverified: the provider's userinfo endpoint vouches for the rest)."""
+        if token.count(".") != 2:
             return
         try:
             jwt.get_unverified_header(token)
@@ -236,8 +235,11 @@ class IdpVerifier:
             claims = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
             raise AccessTokenError(f"access token's claims cannot be read ({type(exc).__name__})") from exc
-        if not self._is_for_this_app(claims):
+        if self.audience != ANY_AUDIENCE and not self._is_for_this_app(claims):
             raise AccessTokenError("access token was issued to another client (aud/client_id)")
+        expires = unverified_expiry(token)
+        if expires is not None and expires + self.leeway < self._clock():
+            raise AccessTokenError("access token rejected (ExpiredSignatureError)")
 
     def _userinfo(self, token: str, expected_sub: str) -> Mapping[str, Any]:
         digest = hashlib.sha256(token.encode("ascii")).hexdigest()
@@ -260,8 +262,9 @@ class IdpVerifier:
             raise UserinfoError(f"userinfo refused: {type(exc).__name__}: {exc}") from exc
         if not isinstance(answer, dict):
             raise UserinfoError("userinfo did not answer with a JSON object")
+        until = min(now + self.userinfo_ttl, unverified_expiry(token) or float("inf"))
         with self._lock:
-            self._answers[digest] = (answer, now + self.userinfo_ttl)
+            self._answers[digest] = (answer, until)
             while len(self._answers) > 256:
                 self._answers.popitem(last=False)
         return self._same_user(answer, expected_sub)
@@ -289,6 +292,16 @@ class IdpVerifier:
         return dict(answer)
 
 
+def unverified_expiry(token: str) -> float | None:
+    """The ``exp`` a JWT says it has, unverified (``None``: not a JWT, or no numeric ``exp``). Use it
+    only to trust something for less time, never for more."""
+    try:
+        expires = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    except jwt.PyJWTError:
+        return None
+    return float(expires) if isinstance(expires, int | float) and not isinstance(expires, bool) else None
+
+
 def _is_verifiable_jwt(token: str) -> bool:
     """A JWS this app can check: three segments and a header without Entra ID's Graph ``nonce``."""
     if token.count(".") != 2:
@@ -307,4 +320,5 @@ __all__ = [
     "USERINFO_CHECKS_PER_USER",
     "IdpFacts",
     "IdpVerifier",
+    "unverified_expiry",
 ]

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from streamlit_alb_auth.access_token import IdpFacts, IdpVerifier
+from streamlit_alb_auth.access_token import IdpFacts, IdpVerifier, unverified_expiry
 from streamlit_alb_auth.caches import TimedLru
 from streamlit_alb_auth.cognito import issuer_aliases
 from streamlit_alb_auth.config import HOW_TO_CONFIGURE, AlbAuthSettings
@@ -212,7 +212,8 @@ class RequestVerifier(Generic[Derived]):
     the door is a cache hit in the page. On top, it remembers up to ``cache_size`` verified header sets:
     a request seen before costs the data token's time checks (its ``exp``, on every hit), no
     cryptography, no access-token check and no ``groups_provider`` call until the access token's own
-    ``exp``, when the user is verified again (and loses the groups an expired token gave). A header set
+    ``exp`` (with userinfo: the token's ``exp`` or the answer's lifetime, whichever comes first), when the
+    user is verified again (and loses the groups an expired token gave). A header set
     whose access token was refused is remembered apart, for ``refused_ttl`` seconds in a small cache of
     its own (``refused_cache_size``), so a flood of junk access tokens never evicts a verified user.
     ``derive(user)`` is computed once per verified user and returned with it (the middleware's headers).
@@ -249,8 +250,7 @@ class RequestVerifier(Generic[Derived]):
         known = self._users.get(values, now) or self._refused.get(values, now)
         if known is not None:
             self._authenticator.data_verifier.verify(values[0])  # a cache hit: exp and nbf only
-            if _access_token_fresh(known[0], now):
-                return known
+            return known
         user = self._authenticator.authenticate(*values, groups_provider=self._groups_provider)
         verified = (user, self._derive(user))
         with self._users.lock:
@@ -258,17 +258,23 @@ class RequestVerifier(Generic[Derived]):
         if self._access_token_refused(values[2], user):
             self._refused.put(values, verified, now + self._refused_ttl)
         else:
-            self._users.put(values, verified, float("inf"))
+            self._users.put(values, verified, self._trusted_until(values[2], user, now))
         return verified
+
+    def _trusted_until(self, access_token: str, user: AlbUser, now: float) -> float:
+        """Until when what the access token gave may be reused: its verified ``exp``; with userinfo,
+        its ``exp`` as written (read only to shorten the wait) and the userinfo answer's lifetime."""
+        expires = user.access_token_claims.get("exp")
+        if isinstance(expires, int | float):
+            return float(expires)
+        verifier = self._authenticator.idp_verifier
+        if verifier is None or not user.userinfo:
+            return float("inf")
+        return min(now + verifier.userinfo_ttl, unverified_expiry(access_token) or float("inf"))
 
     def _access_token_refused(self, access_token: str, user: AlbUser) -> bool:
         checked = self._authenticator.idp_verifier is not None and bool(access_token)
         return checked and not user.access_token_claims and not user.userinfo
-
-
-def _access_token_fresh(user: AlbUser, now: float) -> bool:
-    expires = user.access_token_claims.get("exp")
-    return not isinstance(expires, int | float) or now < expires
 
 
 def _idp_verifier(settings: AlbAuthSettings, clock: Callable[[], float]) -> IdpVerifier | None:
