@@ -23,7 +23,7 @@ from streamlit_alb_auth.asgi.user_headers import (
     st_user_groups,
 )
 from streamlit_alb_auth.errors import ConfigurationError
-from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer
+from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer, reset_state
 
 CLAIMS = {"sub": "user-1", "email": "user@example.com", "name": "Ada"}
 REFUSED_401 = b"<!doctype html><title>401 Unauthorized</title><h1>401 Unauthorized</h1>\n"
@@ -32,11 +32,13 @@ REFUSED_503 = b"<!doctype html><title>503 Service Unavailable</title><h1>503 Ser
 
 @pytest.fixture(autouse=True)
 def no_mapping() -> Iterator[None]:
-    config.set_option(OPTION, {}, where_defined="<default>")
-    config.set_option("server.baseUrlPath", "")
-    yield
-    config.set_option(OPTION, {}, where_defined="<default>")
-    config.set_option("server.baseUrlPath", "")
+    """No mapping, no base path, and a fresh process-wide key store (10 key fetches a minute)."""
+    for _ in ("setup", "teardown"):
+        reset_state()
+        config.set_option(OPTION, {}, where_defined="<default>")
+        config.set_option("server.baseUrlPath", "")
+        if _ == "setup":
+            yield
 
 
 @pytest.fixture
@@ -262,3 +264,21 @@ def test_a_lifespan_that_does_not_start_with_startup_is_passed_on_unchecked(monk
 
     asyncio.run(door.middleware({"type": "lifespan"}, receive, send))
     assert sent == [] and door.reached[0]["first"] == {"type": "lifespan.shutdown"}
+
+
+def test_the_mapping_counts_as_ours_by_its_recorded_origin_not_by_identity():
+    config.set_option(OPTION, dict(USER_HEADERS), where_defined="".join(list(SET_BY)))  # equal, another str
+    assert mapping_installed()
+    refuse_outside_mapping()
+    for elsewhere in ("zz/.streamlit/config.toml", "a.toml"):  # sorts after and before the middleware's
+        config.set_option(OPTION, dict(USER_HEADERS), where_defined=elsewhere)
+        assert not mapping_installed()
+        with pytest.raises(ConfigurationError, match="Remove it"):
+            refuse_outside_mapping()
+
+
+def test_raw_values_escape_control_characters_and_keep_printable_ascii():
+    from streamlit_alb_auth.asgi.user_headers import UserValue
+
+    assert bytes(UserValue("a\x1fb\x7fc~ %")) == b"a%1Fb%7Fc~ %25"
+    assert UserValue("a\x1fb").decode("latin-1") == "a\x1fb"

@@ -34,7 +34,7 @@ from streamlit_alb_auth.authenticate import (
 from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.errors import ConfigurationError, MalformedTokenError, TokenExpiredError
 from streamlit_alb_auth.keys import AlbKeyStore
-from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer
+from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer, reset_state
 
 CLAIMS = {"sub": "user-1", "email": "user@example.com"}
 LEEWAY = 30.0  # the verifiers' default clock-skew allowance
@@ -112,6 +112,8 @@ async def _socket(websocket: WebSocket) -> None:
 
 @pytest.fixture
 def client(settings: dict[str, str]) -> Iterator[TestClient]:
+    """The middleware uses the process-wide key store (10 key fetches a minute): fresh before and after."""
+    reset_state()
     config.set_option(OPTION, {}, where_defined="<default>")
     app = Starlette(
         routes=[Route("/{path:path}", _http), WebSocketRoute("/_stcore/stream", _socket)],
@@ -122,6 +124,7 @@ def client(settings: dict[str, str]) -> Iterator[TestClient]:
             yield test_client
     finally:
         config.set_option(OPTION, {}, where_defined="<default>")
+        reset_state()
 
 
 def test_a_mapping_set_elsewhere_after_startup_refuses_websockets_and_the_agent_api(client, signer):
