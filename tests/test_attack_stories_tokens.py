@@ -10,6 +10,7 @@ import logging
 import os
 import time
 
+import pytest
 from pinning import FakeClock
 
 from streamlit_alb_auth.authenticate import Authenticator, RequestVerifier
@@ -71,7 +72,7 @@ def test_a_flood_of_fresh_junk_access_tokens_neither_evicts_a_user_nor_floods_th
 
 def test_the_same_junk_token_again_is_a_short_lived_cache_hit(signer, pool, key_server):
     clock = FakeClock(time.time())
-    door = _door(signer, pool, key_server, clock, refused_ttl=10.0)
+    door = _door(signer, pool, key_server, clock)  # refused_ttl: 10 s by default
     junk = _raw(signer.headers(MALLORY, access_token=_junk(pool.access_token("mallory")), expires_in=600))
     for _ in range(3):
         assert door.verify(junk)[0].groups == ()
@@ -108,3 +109,27 @@ def test_the_refusal_log_escapes_a_hostile_sub_and_forgets_the_oldest_users(capl
         assert log.refused("evil\nFORGED line", "r") is True
     assert all("\n" not in record.getMessage() for record in caplog.records)
     assert "evil\\nFORGED line" in caplog.records[0].getMessage()
+
+
+def test_the_door_and_the_authenticator_take_their_options_by_name(signer, pool, key_server):
+    door = _door(signer, pool, key_server)
+    settings = door.settings
+    with pytest.raises(TypeError):
+        Authenticator(settings, AlbKeyStore())  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        RequestVerifier(settings, lambda user: None, None)  # type: ignore[misc]
+    data, identity, token = signer.headers(USER).values()
+    with pytest.raises(TypeError):
+        Authenticator(settings).authenticate(data, identity, token, None)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("claim", "warned"), [("admins", False), (["admins"], False), (7, True), ({}, True)])
+def test_only_a_groups_claim_of_the_wrong_type_is_warned_about(
+    signer, pool, key_server, caplog, claim, warned
+):
+    door = _door(signer, pool, key_server)
+    token = pool.access_token("user-1", claims={"cognito:groups": claim})
+    with caplog.at_level(logging.WARNING, logger="streamlit_alb_auth"):
+        user, _ = door.verify(_raw(signer.headers(USER, access_token=token)))
+    assert user.groups == (("admins",) if not warned else ())
+    assert ("groups claim cognito:groups is" in caplog.text) is warned
