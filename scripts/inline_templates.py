@@ -1,6 +1,6 @@
 """Copy logout_lambda.py and signed_out.html into the templates' ``ZipFile`` and ``MessageBody`` blocks.
 
-Run after editing either file: ``python scripts/inline_templates.py``. tests/test_templates.py
+Run after editing either file: ``python scripts/inline_templates.py``. tests/templates/test_templates.py
 checks that the blocks are byte for byte the files.
 """
 

@@ -39,23 +39,23 @@ main() {
   )
   # The fast tests that cover each module, the quickest and most pointed first (pytest stops at the
   # first failure; third-party plugins other than pytest-timeout are not loaded: seconds a mutant).
-  # tests/test_asgi.py goes first where it is listed: it shares the process-wide key store's budget of
+  # tests/unit/test_asgi_middleware.py goes first where it is listed: it shares the process-wide key store's budget of
   # 10 key fetches a minute, which files that run before it in the same process may have spent.
   # The byte-for-byte template test is left out on purpose: any edit fails it.
   declare -A module_tests=(
-    [fetch]="tests/test_pins_fetch.py tests/test_fetch.py tests/test_pins_keys.py"
-    [urls]="tests/test_pins_fetch.py tests/test_hardening.py tests/test_fetch.py"
-    [keys]="tests/test_pins_keys.py tests/test_keys.py tests/test_verify.py"
-    [verify]="tests/test_pins_verify.py tests/test_verify.py tests/test_pins_keys.py"
-    [access_token]="tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
-    [oidc_metadata]="tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py"
-    [config]="tests/test_pins_config.py tests/test_pins_settings_checked.py tests/test_hardening.py tests/test_pins_user.py"
-    [lambda]="tests/test_pins_lambda.py tests/test_logout_lambda.py tests/test_logout_hops.py tests/test_logout_revoke.py"
-    [authenticate]="tests/test_asgi.py tests/test_door_expiry.py tests/test_attack_stories_tokens.py tests/test_access_token_audience.py tests/test_asgi_door.py tests/test_pins_user.py tests/test_pins_oidc.py tests/test_hardening.py tests/test_pins_access_token.py tests/test_idp.py"
-    [session]="tests/test_pins_user.py tests/test_get_alb_user.py tests/test_pins_access_token.py"
-    [user]="tests/test_pins_user.py tests/test_real_tokens.py tests/test_get_alb_user.py tests/test_idp.py"
-    [middleware]="tests/test_asgi.py tests/test_asgi_door.py tests/test_door_expiry.py"
-    [user_headers]="tests/test_user_headers.py tests/test_asgi.py tests/test_asgi_door.py tests/test_door_expiry.py"
+    [fetch]="tests/unit/test_fetch.py tests/unit/test_keys.py"
+    [urls]="tests/unit/test_fetch.py tests/unit/test_session.py"
+    [keys]="tests/unit/test_keys.py tests/unit/test_verify.py"
+    [verify]="tests/unit/test_verify.py tests/unit/test_keys.py"
+    [access_token]="tests/unit/test_access_token.py tests/unit/test_session.py"
+    [oidc_metadata]="tests/unit/test_access_token.py tests/unit/test_session.py"
+    [config]="tests/unit/test_config.py tests/unit/test_session.py"
+    [lambda]="tests/templates/test_logout_lambda.py tests/templates/test_logout_hops.py tests/templates/test_logout_revoke.py"
+    [authenticate]="tests/unit/test_asgi_middleware.py tests/unit/test_authenticate_door_cache.py tests/security/test_attack_stories_tokens.py tests/unit/test_access_token_audience.py tests/unit/test_asgi_middleware_door.py tests/unit/test_authenticate.py tests/unit/test_session.py tests/unit/test_access_token.py"
+    [session]="tests/unit/test_session.py tests/unit/test_access_token.py"
+    [user]="tests/unit/test_session.py tests/unit/test_user.py tests/unit/test_authenticate.py"
+    [middleware]="tests/unit/test_asgi_middleware.py tests/unit/test_asgi_middleware_door.py tests/unit/test_authenticate_door_cache.py"
+    [user_headers]="tests/unit/test_asgi_user_headers.py tests/unit/test_asgi_middleware.py tests/unit/test_asgi_middleware_door.py tests/unit/test_authenticate_door_cache.py"
   )
   # The security core (issue 14); authenticate, session, user and the door (middleware, user_headers)
   # can be named on the command line.

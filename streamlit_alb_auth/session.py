@@ -29,9 +29,10 @@ from streamlit_alb_auth.authenticate import (
     authenticator_for,
     header_values,
 )
+from streamlit_alb_auth.bearer import door_verified
 from streamlit_alb_auth.config import AlbAuthSettings, resolve_settings
 from streamlit_alb_auth.errors import AlbAuthError, ConfigurationError, MissingHeaderError, log_safe
-from streamlit_alb_auth.user import AlbUser
+from streamlit_alb_auth.user import AlbUser, decode_groups
 
 SESSION_STATE_KEY = "streamlit_alb_auth.user"
 VERIFIED_FOR_KEY = "streamlit_alb_auth.verified_for"
@@ -124,7 +125,11 @@ userinfo, userinfo_url
     except AlbAuthError as exc:  # a repeated header
         user, digest = _refused(exc), None
     else:
-        user, digest = _verified_user(values, arguments, groups_provider, stored)
+        machine = None if any(values) else _machine_at_the_door()
+        if machine is not None:
+            user, digest = machine, None
+        else:
+            user, digest = _verified_user(values, arguments, groups_provider, stored)
     if user is not stored[0]:
         st.session_state[SESSION_STATE_KEY] = user
     if digest != stored[1]:
@@ -158,6 +163,17 @@ def _verified_user(
         return authenticator.authenticate(*values, groups_provider=groups_provider), digest
     except AlbAuthError as exc:
         return _refused(exc), digest
+
+
+def _machine_at_the_door() -> AlbUser | None:
+    """A session with no ALB header may be a machine client that ``AlbAuthMiddleware`` verified by its
+    bearer token (an agent API session). Streamlit keeps the token from the session, so the machine is
+    found by what the door put in ``st.user``, and only if the door did verify it, while its token lives.
+    """
+    info = st.user
+    if info.get("is_machine") is not True:
+        return None
+    return door_verified(info.get("sub"), info.get("client_id"), decode_groups(info.get("groups")))
 
 
 def _required_from(positional: tuple[bool, ...], required: bool) -> bool:

@@ -36,7 +36,8 @@ REVOKE_WAIT = 2.5  # the Lambda's GlobalSignOut timeout, and a little
 # be a path of its own: never "/", never under what Streamlit serves (its core, assets, media,
 # components, static files, st.login) or the ALB's own /oauth2 callback, and no "//" or dot segment
 # that a server might normalise into one of those. The templates' LogoutPath AllowedPattern is this
-# same expression (tests/test_templates.py compares them), as CloudFormation matches it: whole value.
+# same expression (tests/templates/test_templates.py compares them), as CloudFormation matches it:
+# whole value.
 APP_SERVED_PREFIXES = (
     "_stcore",
     "static",

@@ -1,5 +1,5 @@
 """What logout means on each device, in Chromium behind the stand-in, which keeps sessions as the ALB and
-Cognito do (``tests/test_devserver_sessions.py`` holds it to AWS's documents):
+Cognito do (``tests/devserver/test_devserver_sessions.py`` holds it to AWS's documents):
 
 * a cookie copied before logout works until its access token expires, then gets the sign-in page;
   with the scope GlobalSignOut needs missing, it lives on, and the logout Lambda's log line says why;

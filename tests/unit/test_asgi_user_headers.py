@@ -1,0 +1,92 @@
+"""What ``st.user`` receives through the internal headers: exact values in any script, a bool
+``is_logged_in``, groups no comma can confuse. Read through Starlette's own ``Headers``, as Streamlit
+1.67's ``gather_user_info`` reads them (the real-server proof is ``tests/e2e/test_e2e_st_user.py``)."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from urllib.parse import unquote
+
+import pytest
+from starlette.datastructures import Headers
+from streamlit.web.server.starlette.starlette_websocket import gather_user_info
+
+from streamlit_alb_auth.asgi.user_headers import (
+    OPTION,
+    USER_HEADERS,
+    UserValue,
+    encode_groups,
+    identity_headers,
+    st_user_groups,
+)
+from streamlit_alb_auth.user import AlbUser
+
+NAMES = ["山田太郎", "Ђорђе", "محمد", "Παπαδόπουλος", "Zoë", 'O\'Brien; "x"', "100% Ünïcode ✓"]
+
+
+def st_user_of(user: AlbUser, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """What Streamlit 1.67 puts in ``st.user`` for a request carrying ``identity_headers(user)``."""
+    from streamlit import config
+
+    monkeypatch.setattr(config, "get_option", lambda name: dict(USER_HEADERS) if name == OPTION else None)
+    return gather_user_info(Headers(raw=[(b"host", b"app.example"), *identity_headers(user)]))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_st_user_gets_the_verified_name_in_any_script(name, monkeypatch):
+    user = AlbUser({"sub": "u-1", "email": "yamada@例え.jp", "name": name})
+    seen = st_user_of(user, monkeypatch)
+    assert seen == {
+        "sub": "u-1",
+        "email": "yamada@例え.jp",
+        "name": name,
+        "groups": None,
+        "is_logged_in": True,
+        "client_id": None,  # a machine client's (bearer token) only
+        "is_machine": None,
+    }
+    assert seen["is_logged_in"] is True
+
+
+def test_the_raw_bytes_are_ascii_and_decode_back_with_unquote():
+    for name in NAMES:
+        raw = UserValue(name)
+        assert bytes(raw).isascii() and b"\r" not in raw and b"\n" not in raw
+        assert unquote(bytes(raw).decode("ascii")) == name
+    assert bytes(UserValue("plain ASCII name")) == b"plain ASCII name"
+    assert bytes(UserValue("line\r\nbreak")) == b"line%0D%0Abreak"
+    assert bytes(UserValue(True)) == b"true"
+
+
+def test_a_value_survives_copy_and_pickle():
+    for value in ("山田太郎", True):
+        for clone in (copy.copy(UserValue(value)), pickle.loads(pickle.dumps(UserValue(value)))):
+            assert clone.decode("latin-1") == value and bytes(clone) == bytes(UserValue(value))
+
+
+def test_a_group_with_a_comma_stays_one_group(monkeypatch):
+    user = AlbUser({"sub": "u-1"}, groups=("staff,admin", "ops", "100%", "a%2Cb"))
+    seen = st_user_of(user, monkeypatch)
+    assert seen["groups"] == "staff%2Cadmin,ops,100%25,a%252Cb"
+    assert "admin" not in seen["groups"].split(",")  # code that splits on commas is not fooled
+    assert st_user_groups(seen["groups"]) == ("staff,admin", "ops", "100%", "a%2Cb")
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [("staff,admin",), ("a", "b"), ("", "x"), ("%", "%%2C,"), ("管理者", "運用")],
+)
+def test_the_groups_encoding_is_reversible(groups):
+    assert st_user_groups(encode_groups(groups)) == groups
+
+
+def test_no_groups_means_no_groups_header(monkeypatch):
+    assert st_user_groups("") == ()
+    assert st_user_of(AlbUser({"sub": "u-1"}), monkeypatch)["groups"] is None
+
+
+def test_values_are_stable_for_session_resume(monkeypatch):
+    """Since Streamlit 1.62 a reconnecting tab resumes only if its user_info is exactly equal."""
+    user = AlbUser({"sub": "u-1", "email": "a@example.com", "name": "山田太郎"}, groups=("x,y",))
+    assert st_user_of(user, monkeypatch) == st_user_of(user, monkeypatch)

@@ -1,0 +1,134 @@
+"""Every real ALB token in fixtures/real-alb/alb_tokens/, verified with its real key, read through AlbUser.
+
+The tokens are data from real ALBs in front of Cognito, Entra ID, Google, Auth0 and others (origins in
+SOURCES.json); they are expired, so the verifier's clock is set to just before each one's ``exp``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers.pinning import Reply, ScriptedServer
+from helpers.real_alb import REAL
+
+from streamlit_alb_auth.keys import AlbKeyStore
+from streamlit_alb_auth.user import AlbUser
+from streamlit_alb_auth.verify import AlbJwtVerifier
+
+TOKEN_FILES = sorted((REAL / "alb_tokens").glob("*.json"))
+# AWS's key service answer as recorded (VCR): served as recorded, headers and all, for its kid.
+RECORDED = json.loads((REAL / "alb_keys" / "aws_key_service_response_eu-west-2.vcr.json").read_text())
+
+
+# What each provider's real token gives, normalised: (idp, email, name, username, picture starts with).
+EXPECTED: dict[str, tuple[str, str | None, str | None, str | None, str | None]] = {
+    "almacareer_entraid_eu-west-1": (
+        "entra",
+        "petr.chromec@almacareer.com",
+        "Chromec Petr",
+        None,
+        "https://graph.microsoft.com/",
+    ),
+    "alphagov_google_eu-west-2": ("google", None, None, None, "https://lh5.googleusercontent.com/"),
+    "awslabs_x509oidc_us-east-1": ("alpha.x509oidc.kinesis-tap.corp.a2z.com", None, None, None, None),
+    "mjaulin_cognito_eu-west-1_2018": ("cognito", "m.jaulin@groupeonepoint.com", None, "m.jaulin", None),
+    "panelapp_cognito_google_us-east-1": (
+        "cognito",
+        "kholix.tech@gmail.com",
+        "Kholix Tech",
+        "Google_100399914037119398993",
+        None,
+    ),
+    "panelapp_cognito_google_us-east-1_second": (
+        "cognito",
+        "kholix.tech@gmail.com",
+        "Kholix Tech",
+        "Google_100399914037119398993",
+        None,
+    ),
+    "sagebase_synapse_us-east-1": ("repo-prod.prod.sagebase.org", None, None, None, None),
+    "siemens_auth0_eu-central-1": (
+        "auth0",
+        None,
+        "Raphael Schnaitl",
+        "Raphael",
+        "https://s.gravatar.com/avatar/",
+    ),
+    "smallrye_cognito_eu-central-1": ("cognito", "duke@sun.com", None, "duke", None),
+}
+
+
+def test_the_real_tokens_are_found():
+    assert {path.stem for path in TOKEN_FILES} == set(EXPECTED)
+
+
+def recorded_reply() -> tuple[str, Reply]:
+    """The recorded key service answer: its path's kid and the reply with the recorded body and headers."""
+    (interaction,) = RECORDED["interactions"]
+    response = interaction["response"]
+    assert response["status"]["code"] == 200
+    hop = ("Content-Length", "Connection")  # the server frames its own answer
+    headers = {name: values[0] for name, values in response["headers"].items() if name not in hop}
+    assert "Content-Type" not in headers  # S3 behind CloudFront sends none; the key store must not need one
+    kid = interaction["request"]["uri"].rsplit("/", 1)[1]
+    return kid, Reply.body(response["body"]["string"].encode(), headers=headers)
+
+
+@pytest.fixture(scope="module")
+def key_server() -> Iterator[ScriptedServer]:
+    routes = {f"/alb/{pem.stem}": Reply.body(pem.read_bytes()) for pem in (REAL / "alb_keys").glob("*.pem")}
+    kid, reply = recorded_reply()
+    assert reply.chunks == [(REAL / "alb_keys" / f"{kid}.pem").read_bytes()]
+    routes[f"/alb/{kid}"] = reply
+    with ScriptedServer(routes) as server:
+        yield server
+
+
+def verified_user(path: Path, key_server: ScriptedServer) -> tuple[dict[str, Any], AlbUser]:
+    fixture = json.loads(path.read_text())
+    token = fixture["token"]
+    exp = float(fixture["header"]["exp"] if isinstance(fixture["header"], dict) else _header_exp(token))
+    verifier = AlbJwtVerifier(
+        alb_arn=fixture["signer"],
+        key_url=key_server.url("/alb"),
+        key_store=AlbKeyStore(),
+        clock=lambda: exp - 10,
+    )
+    header, claims = verifier.verify_with_header(token)
+    return fixture, AlbUser(claims, header=header)
+
+
+def _header_exp(token: str) -> float:
+    import base64
+
+    segment = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))["exp"]
+
+
+@pytest.mark.parametrize("path", TOKEN_FILES, ids=lambda path: path.stem)
+def test_each_real_token_reads_the_same_through_alb_user(path, key_server):
+    fixture, user = verified_user(path, key_server)
+    idp, email, name, username, picture = EXPECTED[path.stem]
+    assert user.is_logged_in and user.sub == user.claims["sub"]
+    assert user.idp == idp
+    assert user.issuer and user.issuer.startswith("https://")
+    assert (user.email, user.name, user.username) == (email, name, username)
+    if picture is None:
+        assert user.picture is None
+    else:
+        assert user.picture and user.picture.startswith(picture)
+    assert user.groups == ()  # the ALB-signed claims carry no verified groups
+    identity = fixture.get("x-amzn-oidc-identity")
+    if identity:
+        assert identity == user.sub
+
+
+def test_the_issuer_comes_from_the_signed_header_when_the_payload_has_none(key_server):
+    path = next(path for path in TOKEN_FILES if path.stem == "mjaulin_cognito_eu-west-1_2018")
+    _, user = verified_user(path, key_server)
+    assert "iss" not in user.claims
+    assert user.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Hhi4Cqye1"
