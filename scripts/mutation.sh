@@ -54,7 +54,7 @@ main() {
     [authenticate]="tests/unit/test_asgi_middleware.py tests/unit/test_authenticate_door_cache.py tests/security/test_attack_stories_tokens.py tests/unit/test_access_token_audience.py tests/unit/test_asgi_middleware_door.py tests/unit/test_authenticate.py tests/unit/test_session.py tests/unit/test_access_token.py"
     [session]="tests/unit/test_session.py tests/unit/test_access_token.py"
     [user]="tests/unit/test_session.py tests/unit/test_user.py tests/unit/test_authenticate.py"
-    [middleware]="tests/unit/test_asgi_middleware.py tests/unit/test_asgi_middleware_door.py tests/unit/test_authenticate_door_cache.py"
+    [middleware]="tests/unit/test_asgi_middleware.py tests/unit/test_asgi_middleware_door.py tests/unit/test_authenticate_door_cache.py tests/unit/test_asgi_machines.py"
     [user_headers]="tests/unit/test_asgi_user_headers.py tests/unit/test_asgi_middleware.py tests/unit/test_asgi_middleware_door.py tests/unit/test_authenticate_door_cache.py"
   )
   # The security core (issue 14); authenticate, session, user and the door (middleware, user_headers)

@@ -282,3 +282,11 @@ def test_raw_values_escape_control_characters_and_keep_printable_ascii():
 
     assert bytes(UserValue("a\x1fb\x7fc~ %")) == b"a%1Fb%7Fc~ %25"
     assert UserValue("a\x1fb").decode("latin-1") == "a\x1fb"
+
+
+def test_the_middleware_takes_its_options_by_name(settings):
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+    with pytest.raises(TypeError):
+        AlbAuthMiddleware(app, ["/ping"])  # type: ignore[misc]
