@@ -55,7 +55,7 @@ main() {
     [session]="tests/unit/test_session.py tests/unit/test_access_token.py"
     [user]="tests/unit/test_session.py tests/unit/test_user.py tests/unit/test_authenticate.py"
     [middleware]="tests/unit/test_asgi_middleware.py tests/unit/test_asgi_middleware_door.py tests/unit/test_authenticate_door_cache.py tests/unit/test_asgi_machines.py"
-    [user_headers]="tests/unit/test_asgi_user_headers.py tests/unit/test_asgi_middleware.py tests/unit/test_asgi_middleware_door.py tests/unit/test_authenticate_door_cache.py"
+    [user_headers]="tests/unit/test_asgi_user_headers.py tests/unit/test_asgi_middleware.py tests/unit/test_asgi_middleware_door.py tests/unit/test_authenticate_door_cache.py tests/unit/test_asgi_machines.py"
   )
   # The security core (issue 14); authenticate, session, user and the door (middleware, user_headers)
   # can be named on the command line.
