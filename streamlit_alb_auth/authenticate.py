@@ -262,12 +262,13 @@ class RequestVerifier(Generic[Derived]):
         return verified
 
     def _trusted_until(self, access_token: str, user: AlbUser, now: float) -> float:
-        """Until when what the access token gave may be reused: its verified ``exp``; with userinfo,
-        its ``exp`` as written (read only to shorten the wait) and the userinfo answer's lifetime."""
-        expires = user.access_token_claims.get("exp")
-        if isinstance(expires, int | float):
-            return float(expires)
+        """Until when what the access token gave may be reused: its verified ``exp`` and the leeway the
+        verifier allows (so the token is not checked again on every request in between); with
+        userinfo, its ``exp`` as written (read only to shorten the wait) and the answer's lifetime."""
         verifier = self._authenticator.idp_verifier
+        expires = user.access_token_claims.get("exp")
+        if verifier is not None and isinstance(expires, int | float):
+            return float(expires) + verifier.leeway
         if verifier is None or not user.userinfo:
             return float("inf")
         return min(now + verifier.userinfo_ttl, unverified_expiry(access_token) or float("inf"))
