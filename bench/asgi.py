@@ -190,3 +190,74 @@ def bench_bearer_door(counts: Counts) -> Figure:
         ratio <= 1.5,
         {"ours_us": cand * 1e6, "baseline_us": base * 1e6},
     )
+
+
+def bench_door_cache(counts: Counts) -> list[Figure]:
+    """The door's cache (``RequestVerifier``) on its own: a repeat request, and a junk-token flood."""
+    import base64
+    import os
+
+    from bench.run import Figure, interleaved, per_op
+    from streamlit_alb_auth.asgi.verifier import RequestVerifier
+    from streamlit_alb_auth.authenticate import Authenticator, header_values
+    from streamlit_alb_auth.config import resolve_settings
+    from streamlit_alb_auth.keys import AlbKeyStore
+
+    signer, pool = LocalAlbSigner(), LocalCognitoPool()
+    ops = max(counts.cached_ops // 10, 5)
+    with LocalKeyServer(signer, pools=[pool]) as server:
+        settings = resolve_settings(
+            {
+                "alb_arn": signer.alb_arn,
+                "client_id": signer.client_id,
+                "key_url": server.alb_key_url,
+                "user_pool_id": pool.user_pool_id,
+                "jwks_url": server.jwks_url,
+            },
+            environ={},
+            secrets={},
+        )
+        authenticator = Authenticator(settings, key_store=AlbKeyStore())
+        door = RequestVerifier(settings, lambda user: None, authenticator=authenticator)
+        alb = signer.headers(USER, access_token=pool.access_token(USER["sub"], groups=["staff"]))
+        headers = [(n.encode(), v.encode()) for n, v in [*BROWSER_HEADERS, *alb.items()]]
+        door.verify(headers)  # the first request verifies; the rest are cache hits
+        base, cand = interleaved(
+            lambda _: per_op(lambda: [header_values(headers) for _ in range(ops)], ops),
+            lambda _: per_op(lambda: [door.verify(headers) for _ in range(ops)], ops),
+            counts.rounds,
+        )
+        # A signed-in attacker sends a fresh junk access token with every request.
+        attacker = signer.headers({"sub": "mallory"})
+        genuine = pool.access_token("mallory").rsplit(".", 1)[0]
+        before = door.verifications
+        for _ in range(600):
+            junk = f"{genuine}.{base64.urlsafe_b64encode(os.urandom(256)).decode().rstrip('=')}"
+            door.verify(
+                [(n.encode(), v.encode()) for n, v in {**attacker, "x-amzn-oidc-accesstoken": junk}.items()]
+            )
+        flood = door.verifications - before
+        after = door.verifications
+        door.verify(headers)
+        again = door.verifications - after
+    ratio = cand / base
+    return [
+        Figure(
+            "the door's cache hit (RequestVerifier.verify)",
+            ratio,
+            "x",
+            "header_values(), the scan it starts with",
+            "<= 5x and < 10 us",
+            ratio <= 5 and cand < 10e-6,
+            {"ours_us": cand * 1e6, "baseline_us": base * 1e6},
+        ),
+        Figure(
+            "verifications for a user's repeat after 600 junk access tokens",
+            again,
+            "verifications",
+            "",
+            "exactly 0 (600 refused, none evicted the user)",
+            again == 0 and flood == 600,
+            {"junk_verifications": flood},
+        ),
+    ]

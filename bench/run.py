@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from bench import markdown
-from bench.asgi import bench_bearer_door, bench_middleware
+from bench.asgi import bench_bearer_door, bench_door_cache, bench_middleware
 from bench.authz import bench_page_guard
 from bench.guard import bench_session_guard
 from bench.headers import bench_authenticate_headers
@@ -427,6 +427,7 @@ def run(counts: Counts, *, include_proxy: bool = True) -> list[Figure]:
     figures.append(bench_page_guard(counts))
     figures.extend(bench_session_guard(counts))
     figures.append(bench_middleware(counts))
+    figures.extend(bench_door_cache(counts))
     figures.append(bench_bearer_door(counts))
     figures.append(bench_concurrent_fetch(counts))
     figures.append(bench_kid_flood(counts))

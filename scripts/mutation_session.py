@@ -4,6 +4,9 @@
     Mark as skipped the mutants inside type annotations of modules that use
     ``from __future__ import annotations``: those annotations are never evaluated, so a mutant there
     (``str | None`` -> ``str + None``) is equivalent by construction.
+``skip-uncompilable SESSION``
+    Mark as skipped the mutants whose mutated module does not compile (a ``SyntaxError``): such a
+    mutant says nothing about the tests, so it counts as neither killed nor survived.
 ``sample SESSION COUNT``
     Keep ``COUNT`` of the pending mutants, chosen at random (seeded by the module path, so a rerun on
     the same code picks the same ones), and mark the others skipped: for a quick estimate.
@@ -14,7 +17,8 @@
     survivor is unexplained.
 ``table WORK SURVIVORS_MD OUT``
     Write the Markdown results table of every module session in ``WORK`` to ``OUT`` (the docs site's
-    ``docs/generated/mutation.md``), under a stamp with the SHA-256 of the table.
+    ``docs/generated/mutation.md``), under a stamp with the SHA-256 of the table; the rows ``OUT``
+    already has for modules not run in ``WORK`` are kept.
 
 A survivor is matched by module file name, operator and the stripped text of the mutated line (and,
 when given after an arrow, the line as mutated), so the list survives code moving up or down. Lines of
@@ -91,6 +95,39 @@ def skip_annotations(session: str) -> int:
 
 
 NOT_SAMPLED = "not in the sample"
+UNCOMPILABLE = "does not compile"
+
+
+def skip_uncompilable(session: str) -> int:
+    import cosmic_ray.plugins
+    from cosmic_ray.mutating import mutate_code
+
+    sources: dict[Path, str] = {}
+    skipped = 0
+    with use_db(session, WorkDB.Mode.open) as db:
+        for item in db.pending_work_items:
+            for mutation in item.mutations:
+                path = mutation.module_path
+                source = sources.setdefault(path, path.read_text(encoding="utf-8"))
+                operator_class = cosmic_ray.plugins.get_operator(mutation.operator_name)
+                operator = operator_class(**(getattr(mutation, "operator_args", None) or {}))
+                mutated = mutate_code(source, operator, mutation.occurrence)
+                if mutated is not None and not _compiles(mutated, path):
+                    db.set_result(
+                        item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=UNCOMPILABLE)
+                    )
+                    skipped += 1
+                    break
+    print(f"skipped {skipped} mutants that do not compile")
+    return 0
+
+
+def _compiles(source: str, path: Path) -> bool:
+    try:
+        compile(source, str(path), "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def sample(session: str, count: int) -> int:
@@ -150,7 +187,8 @@ class Outcome:
     module: str = "?"
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(
-            ("total", "skipped", "unsampled", "killed", "timeouts", "equivalent", "pending"), 0
+            ("total", "skipped", "uncompilable", "unsampled", "killed", "timeouts", "equivalent", "pending"),
+            0,
         )
     )
     unexplained: list[str] = field(default_factory=list)
@@ -171,7 +209,8 @@ def outcome(session: str, judged: Mapping[tuple, str]) -> Outcome:
             mutation = item.mutations[0]
             result_of.module = mutation.module_path.name
             if result.worker_outcome == WorkerOutcome.SKIPPED:
-                counts["unsampled" if result.output == NOT_SAMPLED else "skipped"] += 1
+                kind = {NOT_SAMPLED: "unsampled", UNCOMPILABLE: "uncompilable"}.get(result.output or "")
+                counts[kind or "skipped"] += 1
             elif result.test_outcome != TestOutcome.SURVIVED:
                 counts["killed"] += 1
                 counts["timeouts"] += result.output == "timeout"
@@ -188,6 +227,7 @@ def report(session: str, survivors_md: str) -> int:
     counts, missed = found.counts, len(found.unexplained)
     print(
         f"{found.module}: {counts['total']} mutants, {counts['skipped']} skipped (annotations), "
+        + f"{counts['uncompilable']} do not compile (neither killed nor survived), "
         + (f"{counts['unsampled']} not in the sample, " if counts["unsampled"] else "")
         + f"{counts['killed']} killed ({counts['timeouts']} by timeout), "
         f"{counts['equivalent']} survived and judged equivalent, {missed} survived unexplained"
@@ -213,7 +253,7 @@ def table(work: str, survivors_md: str, out: str) -> int:
     for session in sorted(Path(work).glob("*.sqlite")):
         found = outcome(str(session), judged)
         counts = found.counts
-        mutants = counts["total"] + counts["pending"] - counts["skipped"]
+        mutants = counts["total"] + counts["pending"] - counts["skipped"] - counts["uncompilable"]
         ran = mutants - counts["unsampled"] - counts["pending"]
         how = "sample" if counts["unsampled"] else "all" if ran == mutants else "interrupted"
         module = found.module if counts["total"] else session.stem
@@ -222,6 +262,10 @@ def table(work: str, survivors_md: str, out: str) -> int:
             f"| `{module}` | {mutants} | {ran} ({how}) | {counts['killed']} | {counts['equivalent']} "
             f"| {len(found.unexplained)} | **{found.score:.1f}%** | {day} |"
         )
+    ran_here = {row.split("`")[1] for row in rows[2:]}
+    previous = Path(out).read_text(encoding="utf-8").splitlines() if Path(out).exists() else []
+    kept = [row for row in previous if row.startswith("| `") and row.split("`")[1] not in ran_here]
+    rows[2:] = sorted(rows[2:] + kept, key=lambda row: row.split("`")[1])  # other modules' last rows stay
     body = "\n".join(rows) + "\n"
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     stamp = f"<!-- generated by `{TABLE_COMMAND}`: do not edit, rerun it. sha256:{digest} -->\n"
@@ -232,6 +276,8 @@ def table(work: str, survivors_md: str, out: str) -> int:
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "skip-annotations":
         return skip_annotations(argv[1])
+    if len(argv) == 2 and argv[0] == "skip-uncompilable":
+        return skip_uncompilable(argv[1])
     if len(argv) == 3 and argv[0] == "sample":
         return sample(argv[1], int(argv[2]))
     if len(argv) == 3 and argv[0] == "report":

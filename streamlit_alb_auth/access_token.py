@@ -4,14 +4,17 @@ The ALB signs only ``x-amzn-oidc-data``; ``x-amzn-oidc-accesstoken`` is passed t
 it, so anyone who can reach the app could forge it. Its claims (and groups) are trusted only when:
   * its signature verifies with the issuer's JWKS (asymmetric algorithms only), its ``iss`` is the
     configured issuer, it has not expired, it was issued to this app (``aud`` contains the expected
-    audience, or ``client_id``/``azp``/``cid`` equals it), and its ``sub`` is the verified ALB ``sub``; or
+    audience, or ``client_id``/``azp``/``cid``/``appid`` equals it), and its ``sub`` is the verified ALB
+    ``sub``; or
   * with ``userinfo`` on (or when the token is not a JWT this app can verify, as with Entra ID's Graph
-    tokens), the issuer's userinfo endpoint accepts it and answers for the same ``sub``.
-Cognito is a preset of the same thing (``IdpVerifier.cognito_pool``): the pool's two issuers, each with
-its own ``/.well-known/jwks.json``, ``token_use`` = ``access`` and the ``client_id`` claim. A pool signs
-with its ORIGINAL issuer (``https://cognito-idp.REGION.amazonaws.com/POOL``) or, once switched, its
-UPDATED one (``https://issuer-cognito-idp.REGION.amazonaws.com/POOL``; Cognito API reference,
-``IssuerConfigurationType``), so a token with either ``iss`` is checked against that issuer's keys.
+    tokens), the issuer's userinfo endpoint accepts it and answers for the same ``sub``. A token that
+    is a JWT must be for this app here too (its claims read unverified, which is enough: the provider
+    vouches for the whole token when its userinfo endpoint accepts it, and a refused one costs no
+    call), unless ``audience`` is ``ANY_AUDIENCE`` (``"*"``), spelled out, for a provider whose access
+    tokens are for another API and carry no claim naming this app.
+Cognito is a preset of the same thing (``IdpVerifier.cognito_pool``): the pool's two issuers (ORIGINAL
+and UPDATED, Cognito API reference ``IssuerConfigurationType``; ``cognito.py``), each with its own
+``/.well-known/jwks.json``, ``token_use`` = ``access`` and the ``client_id`` claim.
 Pure Python (PyJWT); no Streamlit import.
 """
 
@@ -36,6 +39,8 @@ from streamlit_alb_auth.fetch import Fetcher
 from streamlit_alb_auth.oidc_metadata import ASYMMETRIC_ALGORITHMS, OidcMetadata
 
 MAX_ACCESS_TOKEN_LENGTH = 16 * 1024
+ANY_AUDIENCE = "*"  # the spelled-out opt-out of the audience check; userinfo mode only
+CLIENT_CLAIMS = ("client_id", "azp", "cid", "appid")  # Cognito, OIDC, Okta, Entra ID (v1 and Graph)
 USERINFO_CHECKS_PER_USER = 10  # a minute; an answer is cached per token, so one user needs ~1
 _TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 
@@ -58,8 +63,10 @@ class IdpVerifier:
         more than one (a Cognito pool's two formats). The first is the one asked for discovery and
         userinfo; each token is checked against the keys of the issuer it names, any other is refused.
     audience : str
-        Who the access token must be for: in its ``aud``, or its ``client_id``/``azp``/``cid``. Required:
-        without it a token the same IdP issued to any other app would be accepted.
+        Who the access token must be for: in its ``aud``, or its ``client_id``/``azp``/``cid``/``appid``;
+        checked in userinfo mode too whenever the token is a JWT. Required: without it a token the same
+        IdP issued to any other app would be accepted. ``ANY_AUDIENCE`` (``"*"``) skips the check, and
+        only with ``userinfo`` on.
     jwks_url : str or mapping of issuer to str, optional
         Instead of the ``jwks_uri`` of the issuer's discovery document (one URL for every issuer, or
         one per issuer).
@@ -103,6 +110,12 @@ class IdpVerifier:
                 "checking access tokens needs client_id (or audience): without it a token the identity "
                 "provider issued to any other app would be accepted",
                 setting="client_id",
+            )
+        if audience == ANY_AUDIENCE and not userinfo:
+            raise ConfigurationError(
+                f"audience {ANY_AUDIENCE!r} (any audience) needs userinfo: the claims of an access token "
+                "issued to another app are never trusted; only the userinfo endpoint may vouch for it",
+                setting="audience",
             )
         self.issuers = (issuer,) if isinstance(issuer, str) else tuple(issuer)
         if not self.issuers:
@@ -157,6 +170,7 @@ class IdpVerifier:
         if not _TOKEN_CHARACTERS.fullmatch(access_token):
             raise AccessTokenError("access token has characters no token has")
         if self.use_userinfo or not _is_verifiable_jwt(access_token):
+            self._refuse_unfit_jwt(access_token)
             return IdpFacts(userinfo=self._userinfo(access_token, expected_sub))
         return IdpFacts(access_token_claims=self._verified_claims(access_token, expected_sub))
 
@@ -187,6 +201,8 @@ class IdpVerifier:
             raise AccessTokenError(f"access token rejected ({type(exc).__name__})") from exc
         except (ValueError, TypeError) as exc:
             raise AccessTokenError(f"access token could not be checked ({type(exc).__name__})") from exc
+        if claims["exp"] + self.leeway < self._clock():  # PyJWT checked the system clock; this one counts
+            raise AccessTokenError("access token rejected (ExpiredSignatureError)")
         if claims.get("iss") != metadata.issuer:  # exact, whatever PyJWT's version compares
             raise AccessTokenError("access token was issued by another issuer")
         if self.cognito and claims.get("token_use") != "access":
@@ -204,7 +220,26 @@ class IdpVerifier:
         )
         if self.audience in audiences:
             return True
-        return any(claims.get(name) == self.audience for name in ("client_id", "azp", "cid"))
+        return any(claims.get(name) == self.audience for name in CLIENT_CLAIMS)
+
+    def _refuse_unfit_jwt(self, token: str) -> None:
+        """Before userinfo: a JWT issued to another app, or past its ``exp``, is refused (its claims read
+        unverified: the provider's userinfo endpoint vouches for the rest)."""
+        if token.count(".") != 2:
+            return
+        try:
+            jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            return  # not a JWT: an opaque token, which only userinfo can judge
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise AccessTokenError(f"access token's claims cannot be read ({type(exc).__name__})") from exc
+        if self.audience != ANY_AUDIENCE and not self._is_for_this_app(claims):
+            raise AccessTokenError("access token was issued to another client (aud/client_id)")
+        expires = unverified_expiry(token)
+        if expires is not None and expires + self.leeway < self._clock():
+            raise AccessTokenError("access token rejected (ExpiredSignatureError)")
 
     def _userinfo(self, token: str, expected_sub: str) -> Mapping[str, Any]:
         digest = hashlib.sha256(token.encode("ascii")).hexdigest()
@@ -227,8 +262,9 @@ class IdpVerifier:
             raise UserinfoError(f"userinfo refused: {type(exc).__name__}: {exc}") from exc
         if not isinstance(answer, dict):
             raise UserinfoError("userinfo did not answer with a JSON object")
+        until = min(now + self.userinfo_ttl, unverified_expiry(token) or float("inf"))
         with self._lock:
-            self._answers[digest] = (answer, now + self.userinfo_ttl)
+            self._answers[digest] = (answer, until)
             while len(self._answers) > 256:
                 self._answers.popitem(last=False)
         return self._same_user(answer, expected_sub)
@@ -256,6 +292,16 @@ class IdpVerifier:
         return dict(answer)
 
 
+def unverified_expiry(token: str) -> float | None:
+    """The ``exp`` a JWT says it has, unverified (``None``: not a JWT, or no numeric ``exp``). Use it
+    only to trust something for less time, never for more."""
+    try:
+        expires = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    except jwt.PyJWTError:
+        return None
+    return float(expires) if isinstance(expires, int | float) and not isinstance(expires, bool) else None
+
+
 def _is_verifiable_jwt(token: str) -> bool:
     """A JWS this app can check: three segments and a header without Entra ID's Graph ``nonce``."""
     if token.count(".") != 2:
@@ -268,8 +314,11 @@ def _is_verifiable_jwt(token: str) -> bool:
 
 
 __all__ = [
+    "ANY_AUDIENCE",
+    "CLIENT_CLAIMS",
     "MAX_ACCESS_TOKEN_LENGTH",
     "USERINFO_CHECKS_PER_USER",
     "IdpFacts",
     "IdpVerifier",
+    "unverified_expiry",
 ]

@@ -14,13 +14,15 @@ refused (``MalformedTokenError``), whichever door it came in by. ``groups_provid
 ``authenticate``, not a setting: code is passed where it is called.
 
 Identity failures raise (the caller decides what the visitor sees); a failure to establish *groups*
-does not: the user keeps the verified identity with no groups, and the reason is logged (escaped).
+does not: the user keeps the verified identity with no groups, and the reason is logged (escaped; one
+line per user a minute, the rest counted: ``refusals.RefusalLog``).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -36,6 +38,7 @@ from streamlit_alb_auth.errors import (
     log_safe,
 )
 from streamlit_alb_auth.keys import AlbKeyStore
+from streamlit_alb_auth.refusals import RefusalLog
 from streamlit_alb_auth.user import AlbUser, as_groups, claim_at, groups_in
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
@@ -148,10 +151,16 @@ class Authenticator:
     Raises ``ConfigurationError`` at creation when the settings cannot work together (no ALB ARN;
     ``user_pool_id`` and ``oidc_issuer`` both set; access tokens checked without ``client_id`` or
     ``audience``, which would accept a token the IdP issued to any other app; ``userinfo`` without an
-    issuer).
+    issuer). ``clock`` (seconds since the epoch) is what every expiry is checked against.
     """
 
-    def __init__(self, settings: AlbAuthSettings, *, key_store: AlbKeyStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: AlbAuthSettings,
+        *,
+        key_store: AlbKeyStore | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if not settings.alb_arns:
             raise ConfigurationError(
                 "No ALB ARN is configured, so no identity can be trusted. " + HOW_TO_CONFIGURE,
@@ -165,8 +174,11 @@ class Authenticator:
             issuer=issuer_aliases(settings.issuer) if settings.issuer else None,
             key_url=settings.key_url,
             key_store=SHARED_KEY_STORE if key_store is None else key_store,
+            clock=clock,
         )
-        self.idp_verifier = _idp_verifier(settings)
+        self.clock = clock
+        self.idp_verifier = _idp_verifier(settings, clock)
+        self.refusals = RefusalLog(LOGGER)
 
     def authenticate(
         self,
@@ -212,14 +224,12 @@ class Authenticator:
         if self.idp_verifier is None:
             return IdpFacts()
         if not access_token:
-            LOGGER.warning("no %s header, groups withheld", ACCESS_TOKEN_HEADER)
+            self.refusals.refused(sub, f"no {ACCESS_TOKEN_HEADER} header")
             return IdpFacts()
         try:
             return self.idp_verifier.check(access_token, expected_sub=sub)
         except AlbAuthError as exc:
-            LOGGER.warning(
-                "access token not trusted, groups withheld: %s: %s", type(exc).__name__, log_safe(exc)
-            )
+            self.refusals.refused(sub, f"access token not trusted: {type(exc).__name__}: {exc}")
             return IdpFacts()
 
     def _claimed_groups(self, facts: IdpFacts) -> tuple[str, ...]:
@@ -251,7 +261,7 @@ def authenticator_for(settings: AlbAuthSettings) -> Authenticator:
     return Authenticator(settings)
 
 
-def _idp_verifier(settings: AlbAuthSettings) -> IdpVerifier | None:
+def _idp_verifier(settings: AlbAuthSettings, clock: Callable[[], float]) -> IdpVerifier | None:
     if settings.user_pool_id and settings.oidc_issuer:
         raise ConfigurationError(
             "set either user_pool_id (Cognito) or oidc_issuer (any other provider), not both",
@@ -261,6 +271,7 @@ def _idp_verifier(settings: AlbAuthSettings) -> IdpVerifier | None:
         "jwks_url": settings.jwks_url,
         "userinfo": settings.userinfo,
         "userinfo_url": settings.userinfo_url,
+        "clock": clock,
     }
     if settings.user_pool_id:
         return IdpVerifier.cognito_pool(

@@ -19,14 +19,34 @@ cache                                       holds                               
 ``session`` logged configuration problems   each misconfiguration logged once              64 messages
 ``logout`` component renderers              the button's mount function per app manager    weak keys
 ==========================================  =============================================  ==============
+
+Not process-wide, so not cleared here: state that belongs to one object and goes with it. Each is
+bounded; a test gets fresh ones by making a fresh object (or by ``clear_all``, which drops the
+``Authenticator`` that owns the first three).
+
+==========================================  =============================================  ==============
+per-object state                            holds                                          bound
+==========================================  =============================================  ==============
+``AlbJwtVerifier`` verified tokens          data tokens already verified                   512
+``IdpVerifier`` userinfo answers, budget    answers per token (5 min); checks per ``sub``   256; 4,096
+``Authenticator.refusals`` (RefusalLog)     one warning per ``sub`` a minute, with a count  1,024 subs
+``RequestVerifier`` (the door) users        verified header sets (``TimedLru``)            512
+``RequestVerifier`` refused access tokens   header sets whose access token was refused,    64
+                                            for 10 s, apart, so they never evict the above
+``asgi.revocation.Revocations``             one executor per logout route (2 threads, 8    10 calls
+                                            waiting); no module-level state
+==========================================  =============================================  ==============
 """
 
 from __future__ import annotations
 
+import collections
 import sys
+import threading
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
-__all__ = ["CACHES", "clear_all"]
+__all__ = ["CACHES", "TimedLru", "clear_all"]
 
 
 def _key_store() -> None:
@@ -79,3 +99,35 @@ def clear_all() -> None:
     for module, _what, clear in CACHES:
         if module in sys.modules:
             clear()
+
+
+Key = TypeVar("Key")
+Value = TypeVar("Value")
+
+
+class TimedLru(Generic[Key, Value]):
+    """A bounded cache for one object: at most ``size`` entries, each until its deadline (``inf``: until
+    evicted); the least recently used go first. Thread-safe."""
+
+    def __init__(self, size: int) -> None:
+        self._entries: collections.OrderedDict[Key, tuple[Value, float]] = collections.OrderedDict()
+        self._size = size
+        self.lock = threading.Lock()
+
+    def get(self, key: Key, now: float) -> Value | None:
+        with self.lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[1] <= now:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: Key, value: Value, deadline: float) -> None:
+        with self.lock:
+            self._entries[key] = (value, deadline)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)

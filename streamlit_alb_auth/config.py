@@ -93,7 +93,8 @@ SETTING_HELP: Mapping[str, SettingHelp] = types.MappingProxyType(
             "`{issuer}/.well-known/openid-configuration`"
         ),
         "audience": SettingHelp(
-            "who the access token must be for (`aud`, or `client_id`/`azp`/`cid`); default `client_id`"
+            "who the access token must be for (`aud`, or `client_id`/`azp`/`cid`/`appid`), with `userinfo` "
+            "too; default `client_id`; `*`: any (only with `userinfo`)"
         ),
         "groups_claim": SettingHelp(
             f"where the groups are: `{DEFAULT_GROUPS_CLAIM}` (default), `groups`, `roles`, or a dotted "
