@@ -440,32 +440,6 @@ def test_a_missing_identity_header_is_a_mismatch(key_url):
     assert not user.is_logged_in and "IdentityMismatchError" in (user.problem or "")
 
 
-def test_only_string_groups_from_a_list_count():
-    assert AlbUser({"sub": "s"}, access_token_claims={"cognito:groups": ["a", 5, None, "b"]}).groups == (
-        "a",
-        "b",
-    )
-    assert AlbUser({"sub": "s"}, access_token_claims={"cognito:groups": {"a": 1}}).groups == ()
-
-
-def test_username_prefers_the_verified_data_token():
-    access = {"username": "from-access"}
-    assert (
-        AlbUser({"sub": "s", "username": "u", "cognito:username": "c"}, access_token_claims=access).username
-        == "u"
-    )
-    assert AlbUser({"sub": "s", "cognito:username": "c", "preferred_username": "p"}).username == "c"
-    assert AlbUser({"sub": "s", "preferred_username": "p"}, access_token_claims=access).username == "p"
-    assert AlbUser({"sub": "s", "username": ""}, access_token_claims=access).username == "from-access"
-    assert AlbUser({"sub": "s"}).username is None
-
-
-def test_a_user_without_sub_is_not_logged_in():
-    assert AlbUser({"sub": ""}).is_logged_in is False
-    assert AlbUser({"email": "a@example.com"}).is_logged_in is False
-    assert repr(AlbUser({"email": "a@example.com"})) == "AlbUser(is_logged_in=False)"
-
-
 # Issue 10's security findings that live above the fetcher: each reproduced, each fixed.
 #
 # Items 1, 3 and 4 (kid flood, URL parsing, fetch deadline) are in tests/unit/test_keys.py and

@@ -1,4 +1,5 @@
-"""Every real ALB token in fixtures/real-alb/alb_tokens/, verified with its real key, read through AlbUser.
+"""AlbUser: claim normalisation, and every real ALB token in fixtures/real-alb/alb_tokens/, verified with
+its real key, read through it.
 
 The tokens are data from real ALBs in front of Cognito, Entra ID, Google, Auth0 and others (origins in
 SOURCES.json); they are expired, so the verifier's clock is set to just before each one's ``exp``.
@@ -132,3 +133,32 @@ def test_the_issuer_comes_from_the_signed_header_when_the_payload_has_none(key_s
     _, user = verified_user(path, key_server)
     assert "iss" not in user.claims
     assert user.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Hhi4Cqye1"
+
+
+# AlbUser itself: which claims count, and when a user is logged in.
+
+
+def test_only_string_groups_from_a_list_count():
+    assert AlbUser({"sub": "s"}, access_token_claims={"cognito:groups": ["a", 5, None, "b"]}).groups == (
+        "a",
+        "b",
+    )
+    assert AlbUser({"sub": "s"}, access_token_claims={"cognito:groups": {"a": 1}}).groups == ()
+
+
+def test_username_prefers_the_verified_data_token():
+    access = {"username": "from-access"}
+    assert (
+        AlbUser({"sub": "s", "username": "u", "cognito:username": "c"}, access_token_claims=access).username
+        == "u"
+    )
+    assert AlbUser({"sub": "s", "cognito:username": "c", "preferred_username": "p"}).username == "c"
+    assert AlbUser({"sub": "s", "preferred_username": "p"}, access_token_claims=access).username == "p"
+    assert AlbUser({"sub": "s", "username": ""}, access_token_claims=access).username == "from-access"
+    assert AlbUser({"sub": "s"}).username is None
+
+
+def test_a_user_without_sub_is_not_logged_in():
+    assert AlbUser({"sub": ""}).is_logged_in is False
+    assert AlbUser({"email": "a@example.com"}).is_logged_in is False
+    assert repr(AlbUser({"email": "a@example.com"})) == "AlbUser(is_logged_in=False)"
