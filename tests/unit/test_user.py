@@ -7,6 +7,7 @@ SOURCES.json); they are expired, so the verifier's clock is set to just before e
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from helpers.pinning import Reply, ScriptedServer
 from helpers.real_alb import REAL
 
 from streamlit_alb_auth.keys import AlbKeyStore
-from streamlit_alb_auth.user import AlbUser
+from streamlit_alb_auth.user import MAX_PROVIDED_GROUPS, AlbUser, as_groups
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
 TOKEN_FILES = sorted((REAL / "alb_tokens").glob("*.json"))
@@ -162,3 +163,24 @@ def test_a_user_without_sub_is_not_logged_in():
     assert AlbUser({"sub": ""}).is_logged_in is False
     assert AlbUser({"email": "a@example.com"}).is_logged_in is False
     assert repr(AlbUser({"email": "a@example.com"})) == "AlbUser(is_logged_in=False)"
+
+
+def test_the_mapping_is_is_logged_in_then_each_claim_once():
+    # Claim names arrive from JSON, as in a real token; a claim may not pose as is_logged_in.
+    claims = json.loads('{"sub": "s", "email": "a@example.com", "name": "Ada", "is_logged_in": "forged"}')
+    user = AlbUser(claims)
+    assert list(user) == ["is_logged_in", "sub", "email", "name"]
+    assert len(user) == 4
+    assert user["is_logged_in"] is True and user["sub"] == "s"
+    assert user.to_dict() == {"is_logged_in": True, "sub": "s", "email": "a@example.com", "name": "Ada"}
+
+
+def test_a_groups_provider_may_return_up_to_the_cap_and_no_more():
+    assert as_groups(["g"] * MAX_PROVIDED_GROUPS) == ("g",) * MAX_PROVIDED_GROUPS
+    assert as_groups("admin") == ("admin",)
+    with pytest.raises(ValueError, match=f"more than {MAX_PROVIDED_GROUPS}"):
+        as_groups(itertools.repeat("g"))
+    with pytest.raises(TypeError):
+        as_groups({"admin": False})
+    with pytest.raises(TypeError):
+        as_groups(["admin", 5])
