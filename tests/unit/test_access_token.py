@@ -447,3 +447,19 @@ def test_a_user_pool_id_gives_its_regions_issuer():
         user_pool_issuer("ap-southeast-2_AbC9")
         == "https://cognito-idp.ap-southeast-2.amazonaws.com/ap-southeast-2_AbC9"
     )
+
+
+def test_a_token_one_character_over_16_kib_is_refused_before_any_jwks_fetch(server, jwks_path):
+    token = exact_length_token(16 * 1024 + 1)
+    assert user_with(server, jwks_path, token).groups == ()
+    assert server.count(jwks_path) == 0
+
+
+def test_userinfo_is_asked_only_when_switched_on(realm):
+    token = realm.token()
+    quiet = IdpVerifier(realm.issuer, audience=AUDIENCE)
+    assert quiet.check(token, expected_sub="sub-ada").access_token_claims["groups"] == ["admin", "staff"]
+    assert realm.count("/userinfo") == 0
+    asking = IdpVerifier(realm.issuer, audience=AUDIENCE, userinfo=True)
+    assert asking.check(token, expected_sub="sub-ada").userinfo["groups"] == ["from-userinfo"]
+    assert realm.count("/userinfo") == 1
