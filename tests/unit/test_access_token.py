@@ -1,4 +1,4 @@
-"""Pins of the access-token check that decides ``groups`` (issue 14), through ``get_alb_user``.
+"""The access-token check that decides ``groups``: through ``get_alb_user``, and ``IdpVerifier`` itself.
 
 Each case: the ALB's data token verifies, so the user is signed in; only whether ``groups`` are trusted
 changes. A failure must withhold the groups and keep the identity: never crash the page.
@@ -226,7 +226,7 @@ def test_a_malformed_user_pool_id_trusts_nobody(server, jwks_path, pool_id):
     assert "user pool" in (user.problem or "")
 
 
-# Pins of groups from a generic OIDC provider (issue 14, after issue 11), through ``get_alb_user``.
+# Groups from a generic OIDC provider, through ``get_alb_user``.
 #
 # A real loopback server plays the provider: discovery, JWKS and userinfo, one issuer path per test so no
 # cache carries over. The ALB's data token always verifies; only what ``groups`` holds changes.

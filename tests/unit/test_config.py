@@ -1,4 +1,4 @@
-"""Pins of settings resolution (issue 14): precedence, the ARN list forms, type checks, empty means unset."""
+"""Settings resolution: precedence, the ARN list forms, type checks, empty means unset; bad values refused."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def test_a_missing_secrets_file_is_believed_for_two_seconds_then_looked_for_agai
         streamlit_config.set_option("secrets.files", previous)
 
 
-# Pins of settings checked at resolution (issue 14, after issue 10 item 15 and issue 11's settings).
+# Settings checked at resolution: each bad value fails at once.
 #
 # Each bad value fails ``resolve_settings`` at once, naming the setting and its source, never the value.
 

@@ -253,7 +253,7 @@ def test_https_headers_dripped_are_cut_off_at_the_deadline(tls_files):
         assert time.monotonic() - start < DEADLINE + 1.5
 
 
-# Pins of the one bounded fetcher (issue 14): caps, URL reading, the request it sends, its options.
+# Each check of the fetcher pinned: caps, the request it sends, its options.
 #
 # Through ``Fetcher`` and ``parse_fetch_url`` against real loopback (and one real non-loopback TLS) servers.
 

@@ -313,7 +313,7 @@ def test_a_repeated_alb_header_in_the_page_is_refused_like_at_the_door(configure
     assert "MalformedTokenError" in (at.session_state[SESSION_STATE_KEY].problem or "")
 
 
-# Pins of ``get_alb_user`` and ``AlbUser`` (issue 14): a clean stop, settings passed as arguments, groups.
+# get_alb_user's own arguments: a clean stop, settings passed as arguments (they win), groups.
 
 
 SIGNER = LocalAlbSigner()
@@ -433,7 +433,7 @@ def test_a_missing_identity_header_is_a_mismatch(key_url):
     assert not user.is_logged_in and "IdentityMismatchError" in (user.problem or "")
 
 
-# Issue 10's security findings that live above the fetcher: each reproduced, each fixed.
+# Security findings above the fetcher (issue 10): each reproduced, each fixed.
 #
 # Items 1, 3 and 4 (kid flood, URL parsing, fetch deadline) are in tests/unit/test_keys.py and
 # tests/unit/test_fetch.py.

@@ -414,7 +414,7 @@ def test_verify_module_does_not_import_streamlit():
     assert result.stdout.strip() == "False"
 
 
-# Pins of the data-token verifier's behaviour (issue 14): size cap, leeway, times, the verified-token cache.
+# Each check of the verifier pinned: size cap, leeway, times, the verified-token cache.
 #
 # Through ``AlbJwtVerifier`` with a hand-moved clock and a real loopback key server.
 
