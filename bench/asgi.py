@@ -51,13 +51,15 @@ def _apps(settings: dict[str, str]) -> tuple[Any, Any]:
     )
 
 
-async def _requests(app: Any, headers: list[tuple[bytes, bytes]], ops: int) -> float:
+async def _requests(
+    app: Any, headers: list[tuple[bytes, bytes]], ops: int, path: str = "/media/abc.png"
+) -> float:
     """Seconds per request; fails loudly if any answer is not a 200."""
     scope = {
         "type": "http",
         "method": "GET",
-        "path": "/media/abc.png",
-        "raw_path": b"/media/abc.png",
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "headers": headers,
         "scheme": "https",
@@ -128,4 +130,63 @@ def bench_middleware(counts: Counts) -> Figure:
         "<= 3x and < 15 us added",
         ratio <= 3 and added < 15e-6,
         {"ours_us": cand * 1e6, "added_us": added * 1e6, "baseline_us": base * 1e6},
+    )
+
+
+AGENT_PATH = "/_stcore/agent/interact"
+MACHINE = "agent-client-1"
+
+
+def bench_bearer_door(counts: Counts) -> Figure:
+    """A machine client's repeat request (bearer token) against a person's (ALB headers), both on the
+    agent API path through the same middleware: what the bearer door adds over the browser door."""
+    import uuid
+
+    import jwt
+    from streamlit import config
+
+    from bench.run import Figure
+    from streamlit_alb_auth.asgi.user_headers import OPTION
+
+    signer, pool = LocalAlbSigner(), LocalCognitoPool()
+    ops = max(counts.cached_ops // 10, 5)
+    with LocalKeyServer(signer, pools=[pool]) as server:
+        settings = {
+            "alb_arn": signer.alb_arn,
+            "key_url": server.alb_key_url,
+            "bearer_issuer": pool.issuer,
+            "bearer_audience": MACHINE,
+            "bearer_jwks_url": server.jwks_url,
+        }
+        now = int(time.time())
+        claims = {"sub": MACHINE, "iss": pool.issuer, "client_id": MACHINE, "scope": "streamlit/agent"}
+        claims |= {"iat": now, "exp": now + 3600, "jti": str(uuid.uuid4()), "token_use": "access"}
+        token = jwt.encode(claims, pool.private_key, algorithm="RS256", headers={"kid": pool.kid})
+        common = [(n.encode(), v.encode()) for n, v in BROWSER_HEADERS if n != "cookie"]
+        person = [*common, *((n.encode(), v.encode()) for n, v in signer.headers(USER).items())]
+        machine = [*common, (b"authorization", f"Bearer {token}".encode())]
+        _bare, guarded = _apps(settings)
+
+        async def measure() -> tuple[float, float]:
+            await _requests(guarded, person, 1, AGENT_PATH)  # first requests verify; the rest are repeats
+            await _requests(guarded, machine, 1, AGENT_PATH)
+            base, cand = [], []
+            for _ in range(counts.rounds):
+                base.append(await _requests(guarded, person, ops, AGENT_PATH))
+                cand.append(await _requests(guarded, machine, ops, AGENT_PATH))
+            return statistics.median(base), statistics.median(cand)
+
+        try:
+            base, cand = asyncio.run(measure())
+        finally:
+            config.set_option(OPTION, {}, where_defined="<default>")
+    ratio = cand / base
+    return Figure(
+        "AlbAuthMiddleware per request, repeat bearer token (machine client)",
+        ratio,
+        "x",
+        "a repeat ALB-user request, same middleware and path",
+        "<= 1.5x",
+        ratio <= 1.5,
+        {"ours_us": cand * 1e6, "baseline_us": base * 1e6},
     )

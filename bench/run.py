@@ -35,9 +35,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from bench import markdown
-from bench.asgi import bench_middleware
+from bench.asgi import bench_bearer_door, bench_middleware
 from bench.authz import bench_page_guard
 from bench.guard import bench_session_guard
+from bench.headers import bench_authenticate_headers
 from streamlit_alb_auth import errors
 from streamlit_alb_auth.keys import AlbKeyStore
 from streamlit_alb_auth.templates.logout_lambda import SESSION_COOKIE
@@ -422,9 +423,11 @@ def bench_proxy(counts: Counts) -> list[Figure]:
 def run(counts: Counts, *, include_proxy: bool = True) -> list[Figure]:
     figures = bench_verification(counts)
     figures.append(bench_rerun(counts))
+    figures.append(bench_authenticate_headers(counts))
     figures.append(bench_page_guard(counts))
     figures.extend(bench_session_guard(counts))
     figures.append(bench_middleware(counts))
+    figures.append(bench_bearer_door(counts))
     figures.append(bench_concurrent_fetch(counts))
     figures.append(bench_kid_flood(counts))
     figures.extend(bench_memory(counts))

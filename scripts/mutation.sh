@@ -29,8 +29,8 @@ main() {
   # attack stories in tests/security/. pytest stops at the first failure, so the module's own tests
   # come first; third-party plugins other than pytest-timeout are not loaded (seconds a mutant).
   # The default: the security core; any other module can be named on the command line.
-  default_modules=(fetch urls keys verify access_token oidc_metadata config authenticate session user
-    asgi.middleware asgi.user_headers templates.logout_lambda)
+  default_modules=(fetch urls keys verify access_token oidc_metadata config authenticate session fingerprint user
+    bearer asgi.middleware asgi.verifier asgi.user_headers templates.logout_lambda)
   modules=("$@")
   [ ${#modules[@]} -gt 0 ] || modules=("${default_modules[@]}")
 

@@ -9,7 +9,8 @@
     navigation([Page("home.py"), Page("admin.py", groups=["admin"])]).run()
 
 The Streamlit-facing names load lazily, so ``streamlit_alb_auth.verify`` (and the errors) can be
-used without importing Streamlit.
+used without importing Streamlit. Outside Streamlit (FastAPI, Flask), ``authenticate_headers(headers,
+**settings)`` verifies one request's headers under the same settings.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from streamlit_alb_auth import errors as _errors
 from streamlit_alb_auth.errors import *  # noqa: F403
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on first use
+    from streamlit_alb_auth.authenticate import authenticate_headers as authenticate_headers
     from streamlit_alb_auth.authz import Page as Page
     from streamlit_alb_auth.authz import navigation as navigation
     from streamlit_alb_auth.authz import require_groups as require_groups
@@ -40,6 +42,7 @@ _LAZY = {
     "logout_button": "streamlit_alb_auth.logout",
     "session_guard": "streamlit_alb_auth.logout",
     "AlbJwtVerifier": "streamlit_alb_auth.verify",
+    "authenticate_headers": "streamlit_alb_auth.authenticate",
     "require_groups": "streamlit_alb_auth.authz",
     "Page": "streamlit_alb_auth.authz",
     "navigation": "streamlit_alb_auth.authz",

@@ -1,13 +1,12 @@
 """Headers to a verified ``AlbUser``, under one set of settings. No Streamlit import.
 
 The one path from the ALB's three headers to a user, for the page script (``session.get_alb_user``),
-the door of ``st.App`` (``asgi``) and anything else (a worker)::
+the door of ``st.App`` (``asgi``) and any other Python app behind the same ALB (``authenticate_headers``,
+for a FastAPI or Flask service)::
 
-    from streamlit_alb_auth.authenticate import authenticator_for, header_values
-    from streamlit_alb_auth.config import resolve_settings
+    from streamlit_alb_auth import AlbAuthError, authenticate_headers
 
-    authenticator = authenticator_for(resolve_settings({}, secrets={}))   # cached per settings
-    user = authenticator.authenticate(*header_values(request.headers))    # or raises AlbAuthError
+    user = authenticate_headers(request.headers, user_pool_id="eu-west-1_AbCdEfGhI")  # or raises
     user.sub, user.email, user.groups
 
 ``header_values`` is the one header reader: a header the ALB sends once that arrives more than once is
@@ -20,17 +19,14 @@ does not: the user keeps the verified identity with no groups, and the reason is
 
 from __future__ import annotations
 
-import collections
 import functools
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from streamlit_alb_auth.access_token import IdpFacts, IdpVerifier
 from streamlit_alb_auth.cognito import issuer_aliases
-from streamlit_alb_auth.config import HOW_TO_CONFIGURE, AlbAuthSettings
+from streamlit_alb_auth.config import HOW_TO_CONFIGURE, AlbAuthSettings, resolve_settings
 from streamlit_alb_auth.errors import (
     AlbAuthError,
     ConfigurationError,
@@ -49,7 +45,6 @@ ACCESS_TOKEN_HEADER = "x-amzn-oidc-accesstoken"  # noqa: S105 - a header name
 
 HeaderValues = tuple[str, str, str]
 GroupsProvider = Callable[[AlbUser], Iterable[str]]
-Derived = TypeVar("Derived")
 _WANTED = (DATA_HEADER, IDENTITY_HEADER, ACCESS_TOKEN_HEADER)
 _WANTED_RAW = {name.encode(): name for name in _WANTED}
 
@@ -61,8 +56,9 @@ def header_values(headers: Mapping[str, str] | Iterable[tuple[bytes, bytes]]) ->
     """``(data, identity, access_token)``; a missing header is ``""``, a repeated one is refused.
 
     ``headers`` is a mapping in any case (``st.context.headers``, whose ``get_all`` shows repeats; a
-    dict) or ASGI's raw ``(name, value)`` byte pairs. A header the ALB sends once that arrives twice was
-    added by someone else: ``MalformedTokenError``, never a guess at which copy to trust.
+    dict; Starlette's ``request.headers``) or ``(name, value)`` pairs, bytes (ASGI's raw headers) or
+    text (Werkzeug's ``request.headers``, a WSGI header list). A header the ALB sends once that
+    arrives twice was added by someone else: ``MalformedTokenError``, never a guess at which copy to trust.
     """
     found: dict[str, str] = {}
     for name, value in _wanted_pairs(headers):
@@ -75,9 +71,13 @@ def header_values(headers: Mapping[str, str] | Iterable[tuple[bytes, bytes]]) ->
 def _wanted_pairs(headers: Mapping[str, str] | Iterable[tuple[bytes, bytes]]) -> Iterator[tuple[str, str]]:
     if not isinstance(headers, Mapping):
         for raw_name, raw_value in headers:
-            name = _WANTED_RAW.get(raw_name.lower())
-            if name is not None:
-                yield name, raw_value.decode("latin-1")
+            if isinstance(raw_name, bytes):
+                name = _WANTED_RAW.get(raw_name.lower())
+                value = raw_value.decode("latin-1") if isinstance(raw_value, bytes) else str(raw_value)
+            else:
+                name, value = str(raw_name).lower(), str(raw_value)
+            if name in _WANTED and value:
+                yield name, value
         return
     get_all = getattr(headers, "get_all", None)
     for key in headers:
@@ -86,6 +86,60 @@ def _wanted_pairs(headers: Mapping[str, str] | Iterable[tuple[bytes, bytes]]) ->
             for value in get_all(key) if callable(get_all) else [headers[key]]:
                 if value:
                     yield name, value
+
+
+def authenticate_headers(
+    headers: Mapping[str, str] | Iterable[tuple[Any, Any]],
+    *,
+    groups_provider: GroupsProvider | None = None,
+    **settings: Any,
+) -> AlbUser:
+    """The verified user for one request's headers, outside Streamlit (FastAPI, Flask, a worker).
+
+    The same verification as ``get_alb_user()``, under the same settings by the same names, read in
+    the same order: arguments, then the ``ALB_AUTH_*`` environment, then ``[alb_auth]`` in
+    ``.streamlit/secrets.toml``. Verifiers, keys and settings are cached per process, so a request
+    costs one ES256 check per new token. Nothing is kept per user: call it on every request.
+
+    Parameters
+    ----------
+    headers : mapping or iterable of (name, value) pairs
+        The request's headers: Starlette/FastAPI's or Werkzeug/Flask's ``request.headers``, a dict, or
+        ASGI's raw byte pairs. A header the ALB sends once that arrives twice is refused.
+    groups_provider : callable, optional
+        ``(user) -> iterable of str``, as for ``get_alb_user``; called on every call.
+    **settings
+        ``alb_arn``, ``client_id``, ``user_pool_id``, ... as for ``get_alb_user``.
+
+    Returns
+    -------
+    AlbUser
+        The verified user (``is_logged_in`` True).
+
+    Raises
+    ------
+    AlbAuthError
+        Why not: ``MissingHeaderError`` (not through the ALB), ``ConfigurationError`` (the settings),
+        ``TokenExpiredError``, ``InvalidSignatureError``, ... Answer them all with 401.
+
+    Examples
+    --------
+    >>> from fastapi import Depends, FastAPI, HTTPException, Request
+    >>> from streamlit_alb_auth import AlbAuthError, AlbUser, authenticate_headers
+    >>>
+    >>> def alb_user(request: Request) -> AlbUser:
+    ...     try:
+    ...         return authenticate_headers(request.headers)
+    ...     except AlbAuthError:
+    ...         raise HTTPException(status_code=401) from None
+    >>>
+    >>> app = FastAPI()
+    >>> @app.get("/me")
+    ... def me(user: AlbUser = Depends(alb_user)) -> dict:
+    ...     return {"email": user.email, "groups": list(user.groups)}
+    """
+    authenticator = authenticator_for(resolve_settings(settings))
+    return authenticator.authenticate(*header_values(headers), groups_provider=groups_provider)
 
 
 class Authenticator:
@@ -197,58 +251,6 @@ def authenticator_for(settings: AlbAuthSettings) -> Authenticator:
     return Authenticator(settings)
 
 
-class RequestVerifier(Generic[Derived]):
-    """Verifies requests (ASGI headers) under one set of settings and one ``groups_provider``.
-
-    The same ``authenticator_for(settings).authenticate`` as the page script's, so a token verified at
-    the door is a cache hit in the page. On top, it remembers up to ``cache_size`` verified header sets:
-    a request seen before costs the data token's time checks, no cryptography, no access-token check
-    and no ``groups_provider`` call until the access token's own ``exp``. ``derive(user)`` is computed
-    once per verified user and returned with it (the middleware's headers). Raises
-    ``ConfigurationError`` at creation when the settings cannot work (no ALB ARN, ...).
-    """
-
-    def __init__(
-        self,
-        settings: AlbAuthSettings,
-        derive: Callable[[AlbUser], Derived],
-        *,
-        groups_provider: GroupsProvider | None = None,
-        cache_size: int = 512,
-    ) -> None:
-        self.settings = settings
-        self._authenticator = authenticator_for(settings)
-        self._derive = derive
-        self._groups_provider = groups_provider
-        self._users: collections.OrderedDict[HeaderValues, tuple[AlbUser, Derived]] = (
-            collections.OrderedDict()
-        )
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
-
-    def verify(self, raw_headers: Iterable[tuple[bytes, bytes]]) -> tuple[AlbUser, Derived]:
-        """The verified user and what was derived from it, or the ``AlbAuthError`` saying why not."""
-        values = header_values(raw_headers)
-        with self._lock:
-            known = self._users.get(values)
-        if known is not None:
-            self._authenticator.data_verifier.verify(values[0])  # a cache hit: exp and nbf only
-            if _access_token_fresh(known[0]):
-                return known
-        user = self._authenticator.authenticate(*values, groups_provider=self._groups_provider)
-        verified = (user, self._derive(user))
-        with self._lock:
-            self._users[values] = verified
-            while len(self._users) > self._cache_size:
-                self._users.popitem(last=False)
-        return verified
-
-
-def _access_token_fresh(user: AlbUser) -> bool:
-    expires = user.access_token_claims.get("exp")
-    return not isinstance(expires, int | float) or time.time() < expires
-
-
 def _idp_verifier(settings: AlbAuthSettings) -> IdpVerifier | None:
     if settings.user_pool_id and settings.oidc_issuer:
         raise ConfigurationError(
@@ -279,7 +281,7 @@ __all__ = [
     "IDENTITY_HEADER",
     "Authenticator",
     "GroupsProvider",
-    "RequestVerifier",
+    "authenticate_headers",
     "authenticator_for",
     "header_values",
 ]

@@ -38,8 +38,9 @@ def require_groups(*groups: str, user: AlbUser | None = None, all_groups: bool =
     *groups : str
         Group names; at least one. The user needs any one of them (or all, see ``all_groups``).
     user : AlbUser, optional
-        The user to check. Default: ``get_alb_user()``, which stops the script with its own message
-        when nobody verified is signed in.
+        The user to check. Default: ``get_alb_user()``, which reuses the user this session verified
+        under the settings given to its earlier ``get_alb_user(...)`` (so it takes no settings of its
+        own), and stops the script with its own message when nobody verified is signed in.
     all_groups : bool
         If True the user must be in every named group; by default one is enough.
 
@@ -105,6 +106,7 @@ class Page:
 
     Notes
     -----
+    A ``Page`` takes no settings and verifies nothing: ``navigation()`` decides with the verified user.
     A ``Page`` is not an ``st.Page`` on purpose: handed to plain ``st.navigation`` it is rejected
     instead of running ungated. Like ``st.Page``, create it inside the running script.
 
@@ -188,8 +190,10 @@ def navigation(
         As for ``st.navigation``: pages, or section titles mapped to pages. ``Page`` (with groups)
         and plain ``st.Page``, paths or callables (open to everyone) may be mixed.
     user : AlbUser, optional
-        Whose menu to build. Default: ``get_alb_user()``, which stops the script with its own
-        message when nobody verified is signed in. Pass ``get_alb_user(required=False)`` to let
+        Whose menu to build. Default: ``get_alb_user()``, which reuses the user this session
+        verified under the settings given to its earlier ``get_alb_user(...)`` (so it takes no
+        settings of its own), and stops the script with its own message when nobody verified is
+        signed in. Pass ``get_alb_user(required=False)`` to let
         signed-out visitors see the pages without groups.
     **st_navigation_kwargs
         Passed to ``st.navigation`` (``position``, ``expanded``).

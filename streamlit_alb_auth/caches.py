@@ -11,6 +11,9 @@ cache                                       holds                               
 ``authenticate.SHARED_KEY_STORE``           ALB public keys by URL; failed fetches; budget  256 keys
 ``authenticate.authenticator_for``          one ``Authenticator`` (verifiers, JWKS) each    16 settings
                                             distinct settings
+``bearer.bearer_verifier_for``              one ``BearerVerifier`` (its JWKS) each          16 settings
+                                            distinct settings
+``bearer`` verified bearer tokens           machine clients by token SHA-256, until exp     1,024 tokens
 ``config.checked_settings``                 settings checked once per set of read values   64
 ``config`` "no secrets file" memo           that ``st.secrets`` has no file, for 2 s        1
 ``session`` logged configuration problems   each misconfiguration logged once              64 messages
@@ -34,6 +37,14 @@ def _authenticators() -> None:
     sys.modules["streamlit_alb_auth.authenticate"].authenticator_for.cache_clear()
 
 
+def _bearer_verifiers() -> None:
+    sys.modules["streamlit_alb_auth.bearer"].bearer_verifier_for.cache_clear()
+
+
+def _bearer_tokens() -> None:
+    sys.modules["streamlit_alb_auth.bearer"].forget_verified()
+
+
 def _settings() -> None:
     sys.modules["streamlit_alb_auth.config"].checked_settings.cache_clear()
 
@@ -54,6 +65,8 @@ def _renderers() -> None:
 CACHES: tuple[tuple[str, str, Callable[[], None]], ...] = (
     ("streamlit_alb_auth.authenticate", "the shared ALB key store", _key_store),
     ("streamlit_alb_auth.authenticate", "authenticators per settings", _authenticators),
+    ("streamlit_alb_auth.bearer", "bearer verifiers per settings", _bearer_verifiers),
+    ("streamlit_alb_auth.bearer", "verified bearer tokens", _bearer_tokens),
     ("streamlit_alb_auth.config", "checked settings", _settings),
     ("streamlit_alb_auth.config", "the no-secrets-file memo", _secrets_memo),
     ("streamlit_alb_auth.session", "configuration problems already logged", _logged_problems),

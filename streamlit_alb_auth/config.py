@@ -29,6 +29,7 @@ from streamlit_alb_auth.urls import parse_fetch_url, require_url_text
 
 SECRETS_SECTION = "alb_auth"
 DEFAULT_GROUPS_CLAIM = "cognito:groups"
+DEFAULT_BEARER_GROUPS_CLAIM = "scope"
 ENV_PREFIX = "ALB_AUTH_"
 STRING_SETTINGS = (
     "client_id",
@@ -40,6 +41,10 @@ STRING_SETTINGS = (
     "audience",
     "groups_claim",
     "userinfo_url",
+    "bearer_issuer",
+    "bearer_audience",
+    "bearer_jwks_url",
+    "bearer_groups_claim",
 )
 SETTING_NAMES = ("alb_arn", *STRING_SETTINGS, "userinfo")
 # Documented with the settings, but code: passed to get_alb_user/alb_auth/authenticate, never resolved here.
@@ -106,13 +111,24 @@ SETTING_HELP: Mapping[str, SettingHelp] = types.MappingProxyType(
         ),
         "key_url": SettingHelp("ALB key service base (default: the ARN's region)"),
         "jwks_url": SettingHelp("JWKS override (local development; default: the pool's, or from discovery)"),
+        "bearer_issuer": SettingHelp(
+            "machine clients (`alb_auth()`): the `iss` of bearer tokens; unset, none is accepted"
+        ),
+        "bearer_audience": SettingHelp(
+            "machine clients, required: the `aud` (or `client_id`/`azp`/`cid`) a bearer token must have"
+        ),
+        "bearer_jwks_url": SettingHelp("machine clients: JWKS override (default: from discovery)"),
+        "bearer_groups_claim": SettingHelp(
+            f"machine clients: where the groups are: `{DEFAULT_BEARER_GROUPS_CLAIM}` (default, split on "
+            "spaces) or a claim holding a list"
+        ),
     }
 )
 
 _GROUPS_CLAIM_PATTERN = re.compile(r"[\x21-\x7e]{1,200}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
-_FETCHED_URLS = ("key_url", "jwks_url", "oidc_issuer", "userinfo_url")
+_FETCHED_URLS = ("key_url", "jwks_url", "oidc_issuer", "userinfo_url", "bearer_issuer", "bearer_jwks_url")
 
 _NO_SECRETS_RECHECK = 2.0
 _no_secrets: tuple[object, float] = (None, 0.0)
@@ -148,6 +164,10 @@ class AlbAuthSettings:
     groups_claim: str = DEFAULT_GROUPS_CLAIM
     userinfo: bool = False
     userinfo_url: str | None = None
+    bearer_issuer: str | None = None
+    bearer_audience: str | None = None
+    bearer_jwks_url: str | None = None
+    bearer_groups_claim: str = DEFAULT_BEARER_GROUPS_CLAIM
 
 
 def resolve_settings(
@@ -207,7 +227,11 @@ def _settings_from(found: Iterable[tuple[str, Any, str]]) -> AlbAuthSettings:
     strings = {name: _optional_str(name, values[name], sources[name]) for name in STRING_SETTINGS}
     settings = AlbAuthSettings(
         alb_arns=_as_arn_tuple(values["alb_arn"], sources["alb_arn"]),
-        **{**strings, "groups_claim": strings["groups_claim"] or DEFAULT_GROUPS_CLAIM},
+        **{
+            **strings,
+            "groups_claim": strings["groups_claim"] or DEFAULT_GROUPS_CLAIM,
+            "bearer_groups_claim": strings["bearer_groups_claim"] or DEFAULT_BEARER_GROUPS_CLAIM,
+        },
         userinfo=_as_bool("userinfo", values["userinfo"], sources["userinfo"]),
     )
     _check_values(settings, sources)
@@ -235,10 +259,9 @@ def _check_values(settings: AlbAuthSettings, sources: Mapping[str, str]) -> None
             require_url_text(settings.issuer, "issuer")
         except ConfigurationError as exc:
             raise _bad("issuer", sources, str(exc).removeprefix("issuer ")) from None
-    if not _GROUPS_CLAIM_PATTERN.fullmatch(settings.groups_claim):
-        raise _bad(
-            "groups_claim", sources, "must be a claim name or dotted path (printable ASCII, no spaces)"
-        )
+    for name in ("groups_claim", "bearer_groups_claim"):
+        if not _GROUPS_CLAIM_PATTERN.fullmatch(getattr(settings, name)):
+            raise _bad(name, sources, "must be a claim name or dotted path (printable ASCII, no spaces)")
 
 
 def _bad(name: str, sources: Mapping[str, str], problem: str) -> ConfigurationError:

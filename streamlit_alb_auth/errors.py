@@ -27,11 +27,13 @@ class UnsafeLogoutPathError(ConfigurationError, ValueError):
 
 
 class MissingHeaderError(AlbAuthError):
-    """The ALB's ``x-amzn-oidc-*`` headers are absent: the request did not come through the ALB."""
+    """The ALB's ``x-amzn-oidc-*`` headers are absent (the request did not come through the ALB), or on a
+    path open to machine clients, so is ``Authorization: Bearer``."""
 
 
 class MalformedTokenError(AlbAuthError):
-    """The token is not three strictly padded base64url segments of JSON, JSON, and a 64-byte signature."""
+    """The token is not well formed: for the ALB's data token, three strictly padded base64url segments
+    of JSON, JSON and a 64-byte signature; for a bearer token, a compact JWS with the required claims."""
 
 
 class TokenTooLargeError(MalformedTokenError):
@@ -39,7 +41,8 @@ class TokenTooLargeError(MalformedTokenError):
 
 
 class UnsupportedAlgorithmError(AlbAuthError):
-    """The header's ``alg`` is not ``ES256``, the only algorithm the ALB uses."""
+    """The header's ``alg`` is not the one allowed: ``ES256`` for the ALB's data token (the only one the
+    ALB uses), ``RS256`` for a bearer token (the only one the ALB's ``jwt-validation`` checks)."""
 
 
 class InvalidKidError(AlbAuthError):
@@ -51,15 +54,16 @@ class SignerNotAllowedError(AlbAuthError):
 
 
 class ClientMismatchError(AlbAuthError):
-    """The header's ``client`` is not the configured OIDC client id."""
+    """The token is for another client: the data token header's ``client`` is not the configured
+    ``client_id``, or a bearer token's ``aud``/``client_id``/``azp``/``cid`` is not ``bearer_audience``."""
 
 
 class IssuerMismatchError(AlbAuthError):
-    """The header's ``iss`` is not the configured issuer."""
+    """The token's ``iss`` is not the configured issuer (``issuer``, or ``bearer_issuer``)."""
 
 
 class InvalidSignatureError(AlbAuthError):
-    """The ES256 signature does not verify with the ALB's public key for this ``kid``."""
+    """The signature does not verify with the key for this ``kid`` (the ALB's, or the bearer issuer's)."""
 
 
 class TokenExpiredError(AlbAuthError):
@@ -111,7 +115,8 @@ class InvalidPublicKeyError(FetchError):
 
 
 class AccessTokenError(AlbAuthError):
-    """``x-amzn-oidc-accesstoken`` did not verify against the identity provider's JWKS."""
+    """``x-amzn-oidc-accesstoken`` did not verify against the identity provider's JWKS; or the JWKS
+    itself could not be had (for a bearer token too), or has no key for the token's ``kid``."""
 
 
 class UserinfoError(AccessTokenError):

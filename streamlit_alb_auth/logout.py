@@ -166,8 +166,9 @@ def session_guard(
 ) -> None:
     """Send this browser tab away as soon as its ALB session has ended (logout elsewhere, expiry).
 
-    Renders nothing. In the browser, one guard runs per tab however many elements ask for it (a
-    ``logout_button`` brings one; a ``session_guard`` call's settings win over the button's):
+    Renders nothing and verifies nothing (no identity settings: the ALB answers the probe). In the
+    browser, one guard runs per tab however many elements ask for it (a ``logout_button`` brings one;
+    a ``session_guard`` call's settings win over the button's):
 
     - a ``logout_button`` click in another tab of this origin tells this one at once (a
       ``BroadcastChannel``); the guard then probes until that logout has expired the cookies,
@@ -232,7 +233,8 @@ def logout_button(
     browser, and sends the whole page (not an iframe: the component is rendered in the page) to
     ``logout_path``, which should be the ALB rule that expires the ALB session cookies and redirects to
     Cognito's ``/logout``. The button brings a ``session_guard()`` with its defaults (call
-    ``session_guard`` yourself for other settings; its settings win).
+    ``session_guard`` yourself for other settings; its settings win). It takes no identity settings
+    and verifies nothing: it works under whatever settings ``get_alb_user(...)`` was given.
 
     Parameters
     ----------

@@ -1,19 +1,21 @@
 """``get_alb_user()``: the verified ALB identity for a Streamlit script, kept in ``st.session_state``.
 
 Data flows one way: headers -> ``authenticate`` (verifiers, keys, IdP) -> ``AlbUser`` ->
-``st.session_state``. Two keys, side by side: ``SESSION_STATE_KEY`` holds the user (plain data) and
+``st.session_state``. Three keys, side by side: ``SESSION_STATE_KEY`` holds the user (plain data),
 ``VERIFIED_FOR_KEY`` a SHA-256 over what it was verified for (the three header values, the settings,
-and the groups provider's identity). A rerun whose digest matches reads the stored user and verifies
-nothing; any change verifies again. No raw token is kept in the session: only the digest.
+and the groups provider's identity), and ``SETTINGS_KEY`` the settings the page passed (the session's
+settings story). A rerun whose digest matches reads the stored user and verifies nothing; any change
+verifies again. No raw token is kept in the session: only the digest.
+
+The settings story: settings passed to ``get_alb_user(...)`` (and its ``groups_provider``) are kept for
+the session, so every later call that passes none (``require_groups``, ``navigation``, a page script of
+a multipage app) verifies under the same ones, and finds the user already verified. A call that passes
+its own settings replaces them. ``headers=`` is never kept: it carries tokens.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
-import types
-import uuid
 import warnings
 from collections.abc import Mapping
 from typing import Any, NoReturn
@@ -29,12 +31,15 @@ from streamlit_alb_auth.authenticate import (
     authenticator_for,
     header_values,
 )
-from streamlit_alb_auth.config import AlbAuthSettings, resolve_settings
+from streamlit_alb_auth.bearer import door_verified
+from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.errors import AlbAuthError, ConfigurationError, MissingHeaderError, log_safe
-from streamlit_alb_auth.user import AlbUser
+from streamlit_alb_auth.fingerprint import provider_identity, verified_for
+from streamlit_alb_auth.user import AlbUser, decode_groups
 
 SESSION_STATE_KEY = "streamlit_alb_auth.user"
 VERIFIED_FOR_KEY = "streamlit_alb_auth.verified_for"
+SETTINGS_KEY = "streamlit_alb_auth.settings"
 # Set by `streamlit-alb-auth dev`: the developer sees why configuration failed on the page itself.
 SHOW_DETAILS_VARIABLE = "ALB_AUTH_SHOW_DETAILS"
 _SETTING_DESCRIPTIONS = {
@@ -72,6 +77,8 @@ def get_alb_user(
     (must equal the verified ``sub``) and ``x-amzn-oidc-accesstoken`` (verified against the identity
     provider when ``user_pool_id`` or ``oidc_issuer`` is configured, for ``groups``). Settings not
     passed here come from the ``ALB_AUTH_*`` environment variables, then from ``st.secrets["alb_auth"]``.
+    Settings passed here hold for the rest of the session: a later call that passes none (this one
+    again, ``require_groups``, ``navigation``) uses them; a later call that passes any replaces them.
 
     The user is stored at ``st.session_state["streamlit_alb_auth.user"]``; a rerun with the same
     headers, settings and groups provider returns it without verifying again.
@@ -83,7 +90,8 @@ def get_alb_user(
         False, return a logged-out user (``is_logged_in`` False, ``problem`` says why). (Passing it
         positionally still works in this release, with a ``DeprecationWarning``.)
     headers : Mapping[str, str], optional
-        Request headers to read instead of ``st.context.headers`` (tests, unusual set-ups).
+        Request headers to read instead of ``st.context.headers`` (unusual set-ups; for tests see
+        ``streamlit_alb_auth.testing.signed_in``). Used by this call only: never kept.
     alb_arn, client_id, issuer, key_url, user_pool_id, jwks_url, oidc_issuer, audience, groups_claim, \
 userinfo, userinfo_url
         Settings; see ``streamlit_alb_auth.config``. Without an ALB ARN nothing is trusted.
@@ -105,7 +113,7 @@ userinfo, userinfo_url
     ...     st.write("Admin tools")
     """
     required = _required_from(deprecated_positional, required)
-    arguments = {
+    given = {
         "alb_arn": alb_arn,
         "client_id": client_id,
         "issuer": issuer,
@@ -117,14 +125,21 @@ userinfo, userinfo_url
         "groups_claim": groups_claim,
         "userinfo": userinfo,
         "userinfo_url": userinfo_url,
+        "groups_provider": groups_provider,
     }
+    arguments = session_settings({name: value for name, value in given.items() if value is not None})
+    groups_provider = arguments.pop("groups_provider", None)
     stored = (st.session_state.get(SESSION_STATE_KEY), st.session_state.get(VERIFIED_FOR_KEY))
     try:
         values = header_values(st.context.headers if headers is None else headers)
     except AlbAuthError as exc:  # a repeated header
         user, digest = _refused(exc), None
     else:
-        user, digest = _verified_user(values, arguments, groups_provider, stored)
+        machine = None if any(values) else _machine_at_the_door()
+        if machine is not None:
+            user, digest = machine, None
+        else:
+            user, digest = _verified_user(values, arguments, groups_provider, stored)
     if user is not stored[0]:
         st.session_state[SESSION_STATE_KEY] = user
     if digest != stored[1]:
@@ -132,6 +147,17 @@ userinfo, userinfo_url
     if required and not user.is_logged_in:
         stop_with(user.problem or "You are not signed in.")
     return user
+
+
+def session_settings(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings this call verifies under: ``given`` if it names any (kept for the session from now
+    on), else the ones kept by an earlier call of this session (none: the environment and secrets)."""
+    if not given:
+        kept = st.session_state.get(SETTINGS_KEY)
+        return dict(kept) if isinstance(kept, Mapping) else {}
+    if st.session_state.get(SETTINGS_KEY) != given:
+        st.session_state[SETTINGS_KEY] = dict(given)
+    return dict(given)
 
 
 def _verified_user(
@@ -160,6 +186,17 @@ def _verified_user(
         return _refused(exc), digest
 
 
+def _machine_at_the_door() -> AlbUser | None:
+    """A session with no ALB header may be a machine client that ``AlbAuthMiddleware`` verified by its
+    bearer token (an agent API session). Streamlit keeps the token from the session, so the machine is
+    found by what the door put in ``st.user``, and only if the door did verify it, while its token lives.
+    """
+    info = st.user
+    if info.get("is_machine") is not True:
+        return None
+    return door_verified(info.get("sub"), info.get("client_id"), decode_groups(info.get("groups")))
+
+
 def _required_from(positional: tuple[bool, ...], required: bool) -> bool:
     if not positional:
         return required
@@ -171,55 +208,6 @@ def _required_from(positional: tuple[bool, ...], required: bool) -> bool:
         stacklevel=3,
     )
     return bool(positional[0])
-
-
-def verified_for(
-    values: tuple[str, str, str], settings: AlbAuthSettings, groups_provider: GroupsProvider | None
-) -> str:
-    """What a stored user was verified for, as a SHA-256 hex digest: the header values (so no token is
-    kept), the settings and the groups provider's identity (``provider_identity``)."""
-    digest = hashlib.sha256()
-    for part in (*values, repr(settings), provider_identity(groups_provider)):
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def provider_identity(provider: object) -> str:
-    """Which groups provider this is, the same across reruns: the one place that decides it.
-
-    A function is its module-qualified name and file (a lambda: also its line), its code, its closure
-    values and defaults, so the same function redefined by every rerun is the same provider while two pages'
-    ``groups`` functions, two partials or two lambdas never are. Anything else (a bound method, an
-    object, a closure value that cannot be written out) is a provider never seen before, so the user is
-    verified again: a mistaken "same" would hand one provider's groups to another's page.
-    """
-    if provider is None:
-        return ""
-    try:
-        return _identity_of(provider)
-    except Exception:  # a closure value whose repr fails: never the same as anything
-        return f"unknown:{uuid.uuid4()}"
-
-
-def _identity_of(provider: object) -> str:
-    if isinstance(provider, functools.partial):
-        keywords = sorted(provider.keywords.items())
-        return f"partial({_identity_of(provider.func)}, {provider.args!r}, {keywords!r})"
-    if not isinstance(provider, types.FunctionType):
-        return f"unknown:{uuid.uuid4()}"
-    code = provider.__code__
-    place = f"{code.co_filename}:{code.co_firstlineno}" if code.co_name == "<lambda>" else code.co_filename
-    cells = tuple(cell.cell_contents for cell in provider.__closure__ or ())
-    defaults = (provider.__defaults__, sorted((provider.__kwdefaults__ or {}).items()))
-    name = f"{provider.__module__}.{provider.__qualname__}@{place}"
-    return f"{name} {_code_of(code)} {cells!r} {defaults!r}"
-
-
-def _code_of(code: types.CodeType) -> str:
-    """The body itself (two lambdas on one line differ), the same for a redefinition by a rerun."""
-    parts = (_code_of(item) if isinstance(item, types.CodeType) else repr(item) for item in code.co_consts)
-    return hashlib.sha256(code.co_code + repr(tuple(parts)).encode()).hexdigest()
 
 
 def _refused(exc: AlbAuthError) -> AlbUser:
@@ -267,9 +255,11 @@ __all__ = [
     "DATA_HEADER",
     "IDENTITY_HEADER",
     "SESSION_STATE_KEY",
+    "SETTINGS_KEY",
     "VERIFIED_FOR_KEY",
     "AlbUser",
     "get_alb_user",
     "provider_identity",
+    "session_settings",
     "verified_for",
 ]

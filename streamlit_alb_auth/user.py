@@ -15,7 +15,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from streamlit_alb_auth.config import DEFAULT_GROUPS_CLAIM
 
@@ -39,6 +39,10 @@ class AlbUser(Mapping[str, Any]):
     ``picture``, ``issuer`` and ``idp`` are normalised across providers. ``groups`` come only from what
     the identity provider vouched for (a verified access token, userinfo, or your ``groups_provider``),
     because the ALB does not sign the access token and anyone able to reach the app could forge it.
+
+    A machine client (``is_machine`` True; ``bearer.BearerVerifier`` makes it) is the same type: its
+    ``claims`` are its verified bearer token's, ``client_id`` names it and ``groups`` come from the
+    configured claim (``scope`` by default), so page authorization treats agents as it treats people.
     """
 
     __slots__ = (
@@ -46,6 +50,7 @@ class AlbUser(Mapping[str, Any]):
         "_claims",
         "_groups",
         "_header",
+        "_machine",
         "_problem",
         "_userinfo",
     )
@@ -59,6 +64,7 @@ class AlbUser(Mapping[str, Any]):
         groups: tuple[str, ...] | None = None,
         header: Mapping[str, Any] | None = None,
         problem: str | None = None,
+        machine: bool = False,
     ) -> AlbUser:
         self = super().__new__(cls)
         access = MappingProxyType(dict(access_token_claims or {}))
@@ -71,6 +77,7 @@ class AlbUser(Mapping[str, Any]):
         object.__setattr__(self, "_groups", tuple(groups))
         object.__setattr__(self, "_header", MappingProxyType(dict(header or {})))
         object.__setattr__(self, "_problem", problem)
+        object.__setattr__(self, "_machine", bool(machine))
         return self
 
     def _first(self, *names: str) -> str | None:
@@ -84,6 +91,22 @@ class AlbUser(Mapping[str, Any]):
     @property
     def is_logged_in(self) -> bool:
         return bool(self._claims.get("sub"))
+
+    @property
+    def is_machine(self) -> bool:
+        """True for a machine client verified by its bearer token; False for a person the ALB signed in."""
+        return self._machine
+
+    @property
+    def client_id(self) -> str | None:
+        """A machine client's id: its token's ``client_id``, ``azp`` or ``cid``; None for a person."""
+        if not self._machine:
+            return None
+        for name in ("client_id", "azp", "cid"):
+            value = self._claims.get(name)
+            if isinstance(value, str) and value:
+                return value
+        return None
 
     @property
     def sub(self) -> str | None:
@@ -189,6 +212,7 @@ class AlbUser(Mapping[str, Any]):
             "groups": self._groups,
             "header": dict(self._header),
             "problem": self._problem,
+            "machine": self._machine,
         }
         return (dict(self._claims),), fields
 
@@ -201,6 +225,8 @@ class AlbUser(Mapping[str, Any]):
     def __repr__(self) -> str:
         if not self.is_logged_in:
             return "AlbUser(is_logged_in=False)"
+        if self._machine:
+            return f"AlbUser(sub={self.sub!r}, client_id={self.client_id!r}, groups={self.groups!r}, machine)"
         return f"AlbUser(sub={self.sub!r}, email={self.email!r}, groups={self.groups!r})"
 
 
@@ -243,4 +269,25 @@ def as_groups(result: Iterable[str] | str) -> tuple[str, ...]:
     return groups
 
 
-__all__ = ["MAX_PROVIDED_GROUPS", "AlbUser", "as_groups", "claim_at", "groups_in"]
+def encode_groups(groups: tuple[str, ...]) -> str:
+    """``groups`` as ``st.user.groups`` carries them: comma-separated, each group's ``%`` and ``,``
+    percent-encoded, so no group name can pass for two and a split on commas is exact."""
+    return ",".join(group.replace("%", "%25").replace(",", "%2C") for group in groups)
+
+
+def decode_groups(value: object) -> tuple[str, ...]:
+    """The groups ``encode_groups`` wrote (``()`` for anything but a non-empty string)."""
+    if not isinstance(value, str) or not value:
+        return ()
+    return tuple(unquote(group) for group in value.split(","))
+
+
+__all__ = [
+    "MAX_PROVIDED_GROUPS",
+    "AlbUser",
+    "as_groups",
+    "claim_at",
+    "decode_groups",
+    "encode_groups",
+    "groups_in",
+]

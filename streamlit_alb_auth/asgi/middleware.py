@@ -16,14 +16,12 @@ the file for it, and runs any other file as a page script, with no middleware.
 from __future__ import annotations
 
 import logging
-import os
-import sys
-import textwrap
 from collections.abc import Callable, Iterable, Mapping
-from types import TracebackType
 from typing import Any
 
+from streamlit_alb_auth.asgi.brief import brief_if_uncaught
 from streamlit_alb_auth.asgi.logout_route import DEFAULT_LOGOUT_PATH, logout_route
+from streamlit_alb_auth.asgi.machines import CHALLENGE, MachineDoor, default_bearer_paths
 from streamlit_alb_auth.asgi.user_headers import (
     INTERNAL_HEADER_PREFIX,
     USER_HEADERS,
@@ -33,7 +31,8 @@ from streamlit_alb_auth.asgi.user_headers import (
     refuse_outside_mapping,
     st_user_groups,
 )
-from streamlit_alb_auth.authenticate import RequestVerifier
+from streamlit_alb_auth.asgi.verifier import RequestVerifier
+from streamlit_alb_auth.bearer import bearer_verifier_for
 from streamlit_alb_auth.config import SETTING_NAMES, resolve_settings
 from streamlit_alb_auth.errors import AlbAuthError, ConfigurationError
 
@@ -68,6 +67,13 @@ class AlbAuthMiddleware:
     Per request this costs a header scan and two dictionary lookups: the verifier remembers verified
     tokens (and the access tokens' claims), so only a new token costs an ES256 check.
 
+    Machine clients: with ``bearer_issuer`` set, a request on one of ``bearer_paths`` (the agent API by
+    default) that carries no ALB header may instead prove itself with ``Authorization: Bearer <JWT>``,
+    which the middleware verifies itself (``streamlit_alb_auth.bearer``; ``asgi.machines`` says which
+    requests). The machine goes on as ``scope["alb_auth.user"]`` (``is_machine`` True) and in ``st.user``
+    (``sub``, ``client_id``, ``groups`` from ``bearer_groups_claim``, ``is_machine``); a bad or missing token
+    gets 401 with ``WWW-Authenticate: Bearer``.
+
     Parameters
     ----------
     app : ASGI application
@@ -75,6 +81,9 @@ class AlbAuthMiddleware:
     exempt_paths : iterable of str, optional
         Exact paths that pass unverified. Default: ``/_stcore/health`` and ``/_stcore/script-health-check``
         (under ``server.baseUrlPath`` when one is set).
+    bearer_paths : iterable of str, optional
+        Where machine clients may use a bearer token (``bearer_issuer`` set): a path ending in ``/``
+        covers everything under it. Default: the agent API, ``/_stcore/agent/``.
     **settings
         As for ``get_alb_user`` (``alb_arn``, ``client_id``, ``user_pool_id``, ``groups_provider``, ...);
         unset ones come from the ``ALB_AUTH_*`` variables and ``st.secrets``.
@@ -87,13 +96,22 @@ class AlbAuthMiddleware:
     ...     "eu-west-1:123456789012:loadbalancer/app/my-alb/0123456789abcdef")])
     """
 
-    def __init__(self, app: ASGIApp, *, exempt_paths: Iterable[str] | None = None, **settings: Any) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        exempt_paths: Iterable[str] | None = None,
+        bearer_paths: Iterable[str] | None = None,
+        **settings: Any,
+    ) -> None:
         self.app = app
         self.exempt_paths = frozenset(_default_exempt_paths() if exempt_paths is None else exempt_paths)
         self.problem: ConfigurationError | None = None
         self._verifier: RequestVerifier[list[tuple[bytes, bytes]]] | None = None
+        self._machines: MachineDoor | None = None
         try:
             self._verifier = _request_verifier(settings)
+            self._machines = _machine_door(self._verifier, bearer_paths)
         except ConfigurationError as error:
             self.problem = error  # reported at start-up (which it stops) and answered 503 meanwhile
 
@@ -109,15 +127,20 @@ class AlbAuthMiddleware:
         if kind == "http" and scope["path"] in self.exempt_paths:
             await self.app({**scope, "headers": headers}, receive, send)
             return
-        builds_st_user = kind == "websocket" or _AGENT_PATH in scope["path"]
-        if self._verifier is None or (builds_st_user and not self._user_mapping_ok()):
+        machine = self._machines is not None and self._machines.admits(scope["path"], scope["headers"])
+        builds_st_user = kind == "websocket" or machine or _AGENT_PATH in scope["path"]
+        if self._verifier is None or self.problem or (builds_st_user and not self._user_mapping_ok()):
             await _refuse(kind, receive, send, 503, _UNAVAILABLE)
             return
         try:
-            user, identity = self._verifier.verify(scope["headers"])
+            if machine:
+                user, identity = self._machines.verify(scope["headers"])  # type: ignore[union-attr]
+            else:
+                user, identity = self._verifier.verify(scope["headers"])
         except AlbAuthError as error:
             _LOGGER.info("refused %s %.200r: %s", kind, scope["path"], type(error).__name__)
-            await _refuse(kind, receive, send, 401, _UNAUTHORIZED)
+            challenge = [(b"www-authenticate", CHALLENGE)] if machine else []
+            await _refuse(kind, receive, send, 401, _UNAUTHORIZED, challenge)
             return
         headers.extend(identity)
         await self.app({**scope, "headers": headers, SCOPE_KEY: user}, receive, send)
@@ -160,6 +183,7 @@ def alb_auth(
     *,
     exempt_paths: Iterable[str] | None = None,
     logout_path: str | None = DEFAULT_LOGOUT_PATH,
+    bearer_paths: Iterable[str] | None = None,
     **settings: Any,
 ) -> dict[str, Any]:
     """Keyword arguments for ``st.App``: the verifying middleware (which also maps ``st.user``) and the
@@ -174,6 +198,9 @@ def alb_auth(
     logout_path : str or None
         Where the logout route answers (``/cognito/logout``), the one more path that passes unverified;
         ``None`` for no route (logout by the Lambda, whose ALB rule takes the path before the app).
+    bearer_paths : iterable of str, optional
+        Where machine clients may send a bearer token instead of coming through the ALB's sign-in (with
+        ``bearer_issuer`` set): Streamlit's agent API, ``/_stcore/agent/``, by default.
     **settings
         As for ``get_alb_user`` (``alb_arn``, ``client_id``, ``user_pool_id``, ``groups_provider``, ...);
         unset ones come from the ``ALB_AUTH_*`` variables and ``st.secrets``.
@@ -205,47 +232,21 @@ def alb_auth(
             'nothing guards the server. Keep the literal `app = st.App("main.py", **alb_auth())` in '
             "the file you pass to `streamlit run` (a helper that builds the st.App is not detected)."
         )
+    paths = {} if bearer_paths is None else {"bearer_paths": tuple(bearer_paths)}
     try:
         verifier = _request_verifier(settings)  # the middleware's checks, at import time
+        _machine_door(verifier, paths.get("bearer_paths"))
         refuse_outside_mapping()
     except ConfigurationError:
-        _brief_if_uncaught()
+        brief_if_uncaught()
         raise
     routes = [] if logout_path is None else [logout_route(logout_path, settings=verifier.settings)]
     exempt = [
         *(_default_exempt_paths() if exempt_paths is None else exempt_paths),
         *(route.path for route in routes),
     ]
-    middleware = Middleware(AlbAuthMiddleware, exempt_paths=tuple(exempt), **settings)
+    middleware = Middleware(AlbAuthMiddleware, exempt_paths=tuple(exempt), **paths, **settings)
     return {"middleware": [middleware], "routes": routes}
-
-
-def _brief_if_uncaught() -> None:
-    """Show an uncaught ConfigurationError as one paragraph instead of a traceback.
-
-    ``streamlit run app.py`` prints the app's URL, then imports app.py inside uvicorn: a bad setting there
-    ended the process with some fifty lines of uvicorn and click frames and the message at the bottom.
-    A caller that catches the error sees no difference.
-    """
-    previous = sys.excepthook
-    if getattr(previous, "alb_auth_brief", False):
-        return
-
-    def brief(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
-        if not issubclass(kind, ConfigurationError):
-            previous(kind, error, trace)
-            return
-        script = os.path.relpath(sys.argv[0]) if sys.argv[0] else "app.py"
-        command = f"`streamlit-alb-auth dev {script}`"
-        text = str(error).replace("`streamlit-alb-auth dev`", command)
-        if command not in text:
-            text += f" To run it locally with every setting made for you: {command}."
-        text = f"streamlit-alb-auth stopped {script} at start-up. {text} "
-        text += f"(Streamlit printed its URL before it loaded {script}; nothing answers there.)"
-        print("\n" + textwrap.fill(text, width=100, break_on_hyphens=False), file=sys.stderr)
-
-    brief.alb_auth_brief = True  # type: ignore[attr-defined]
-    sys.excepthook = brief
 
 
 def _request_verifier(arguments: Mapping[str, Any]) -> RequestVerifier[list[tuple[bytes, bytes]]]:
@@ -263,6 +264,16 @@ def _request_verifier(arguments: Mapping[str, Any]) -> RequestVerifier[list[tupl
     return RequestVerifier(resolve_settings(settings), identity_headers, groups_provider=provider)
 
 
+def _machine_door(
+    verifier: RequestVerifier[list[tuple[bytes, bytes]]], paths: Iterable[str] | None
+) -> MachineDoor | None:
+    """The bearer check, when ``bearer_issuer`` is set; ``ConfigurationError`` for a half-made one."""
+    bearer = bearer_verifier_for(verifier.settings)
+    if bearer is None:
+        return None
+    return MachineDoor(bearer, default_bearer_paths() if paths is None else paths)
+
+
 def _default_exempt_paths() -> tuple[str, ...]:
     from streamlit import config
 
@@ -274,7 +285,14 @@ def _internal(name: bytes) -> bool:
     return name.lower().startswith(INTERNAL_HEADER_PREFIX.encode())
 
 
-async def _refuse(kind: str, receive: Receive, send: Send, status: int, body: bytes) -> None:
+async def _refuse(
+    kind: str,
+    receive: Receive,
+    send: Send,
+    status: int,
+    body: bytes,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     if kind == "websocket":
         await receive()  # websocket.connect; closing now refuses the handshake (HTTP 403)
         await send({"type": "websocket.close", "code": 1008})
@@ -287,6 +305,7 @@ async def _refuse(kind: str, receive: Receive, send: Send, status: int, body: by
                 (b"content-type", b"text/html; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
                 (b"cache-control", b"no-store"),
+                *(extra or ()),
             ],
         }
     )

@@ -25,10 +25,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from streamlit_alb_auth.errors import ConfigurationError
-from streamlit_alb_auth.user import AlbUser
+from streamlit_alb_auth.user import AlbUser, decode_groups, encode_groups
 
 INTERNAL_HEADER_PREFIX = "x-alb-auth-"
 USER_HEADERS: Mapping[str, str] = MappingProxyType(
@@ -38,6 +38,8 @@ USER_HEADERS: Mapping[str, str] = MappingProxyType(
         "x-alb-auth-name": "name",
         "x-alb-auth-groups": "groups",
         "x-alb-auth-is-logged-in": "is_logged_in",
+        "x-alb-auth-client-id": "client_id",
+        "x-alb-auth-is-machine": "is_machine",
     }
 )
 OPTION = "server.trustedUserHeaders"
@@ -70,12 +72,6 @@ class UserValue(bytes):
         return (type(self), (self.value,))
 
 
-def encode_groups(groups: tuple[str, ...]) -> str:
-    """``groups`` as ``st.user.groups`` carries them: comma-separated, each group's ``%`` and ``,``
-    percent-encoded, so no group name can pass for two and a split on commas is exact."""
-    return ",".join(group.replace("%", "%25").replace(",", "%2C") for group in groups)
-
-
 def st_user_groups(value: object = None) -> tuple[str, ...]:
     """The groups in ``st.user.groups`` (or the ``value`` given), exactly as verified.
 
@@ -91,17 +87,17 @@ def st_user_groups(value: object = None) -> tuple[str, ...]:
         import streamlit as st
 
         value = st.user.get("groups")
-    if not isinstance(value, str) or not value:
-        return ()
-    return tuple(unquote(group) for group in value.split(","))
+    return decode_groups(value)
 
 
 def identity_headers(user: AlbUser) -> list[tuple[bytes, bytes]]:
     """The verified user as internal headers (ASGI form); a value absent from the claims is left out.
 
     In ``st.user``: ``sub``, ``email``, ``name`` exactly as verified, ``groups`` as ``encode_groups``
-    writes them, ``is_logged_in`` the bool ``True``. Only stable values: since Streamlit 1.62 a
-    reconnecting tab resumes its session only if its ``st.user`` is exactly what it was.
+    writes them, ``is_logged_in`` the bool ``True``; for a machine client (bearer token) also
+    ``client_id`` and ``is_machine`` the bool ``True`` (both absent, so ``None``, for a person). Only stable
+    values (never ``exp``, ``jti`` or the token): since Streamlit 1.62 a reconnecting tab resumes its
+    session only if its ``st.user`` is exactly what it was, and an agent API session the same.
     """
     values: dict[str, str | bool | None] = {
         "sub": user.sub,
@@ -109,6 +105,8 @@ def identity_headers(user: AlbUser) -> list[tuple[bytes, bytes]]:
         "name": user.name or user.username,
         "groups": encode_groups(user.groups) or None,
         "is_logged_in": True,
+        "client_id": user.client_id,
+        "is_machine": user.is_machine or None,
     }
     return [
         (header.encode("ascii"), UserValue(value))

@@ -149,6 +149,20 @@ class DevConfig:
 
     def app_environment(self) -> dict[str, str]:
         """What the Streamlit app needs to verify tokens exactly as it would behind a real ALB."""
+        return {**self._browser_environment(), **self._machine_environment()}
+
+    def _machine_environment(self) -> dict[str, str]:
+        """With ``machine_clients``: the bearer settings for the stand-in's client-credentials tokens,
+        so an ``st.App`` built with ``alb_auth()`` verifies them itself, as it would behind the ALB."""
+        if not self.machine_clients:
+            return {}
+        from streamlit_alb_auth.devserver.machines import MACHINE_CLIENT_ID
+
+        issuer = self.oidc_issuer if self.idp == "oidc" else self.cognito_issuer_url
+        jwks = {} if self.idp == "oidc" else {"ALB_AUTH_BEARER_JWKS_URL": self.loopback_url + JWKS_PATH}
+        return {"ALB_AUTH_BEARER_ISSUER": issuer, "ALB_AUTH_BEARER_AUDIENCE": MACHINE_CLIENT_ID, **jwks}
+
+    def _browser_environment(self) -> dict[str, str]:
         if self.idp == "oidc":
             return {
                 "ALB_AUTH_ALB_ARN": self.alb_arn,

@@ -1,4 +1,8 @@
-"""Test helpers for apps that use this package: local keys, ALB-shaped headers, a loopback key server.
+"""Test helpers for apps that use this package: ``signed_in()`` for ``AppTest``, local keys, ALB-shaped
+headers, a loopback key server.
+
+``signed_in(email=..., groups=[...])`` runs the ``AppTest`` runs inside it as that user, verified for real
+(see ``testing/apptest.py`` and docs/testing-your-app.md); the pieces below are what it is made of.
 
 Nothing here talks to AWS. ``reset_state()`` empties the package's process-wide caches (``caches.py``),
 so each test can start as a fresh process would. Use them in your own tests::
@@ -22,9 +26,10 @@ import threading
 import time
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Literal
+from typing import Any, Literal
 
 from streamlit_alb_auth import caches
+from streamlit_alb_auth.localidp import LocalOidcProvider
 from streamlit_alb_auth.testing.signing import (
     DEFAULT_TEST_ALB_ARN,
     DEFAULT_TEST_ISSUER,
@@ -43,10 +48,26 @@ __all__ = [
     "LocalAlbSigner",
     "LocalCognitoPool",
     "LocalKeyServer",
+    "SignedIn",
+    "click_logout",
     "padded_b64url",
     "reset_state",
+    "signed_in",
+    "signed_out",
     "stop_process_group",
 ]
+
+
+_APPTEST_NAMES = ("SignedIn", "click_logout", "signed_in", "signed_out")
+
+
+def __getattr__(name: str) -> Any:
+    # signed_in() and its kin import Streamlit: loaded on first use, so the stand-in's signing does not.
+    if name in _APPTEST_NAMES:
+        from streamlit_alb_auth.testing import apptest
+
+        return getattr(apptest, name)
+    raise AttributeError(f"module 'streamlit_alb_auth.testing' has no attribute {name!r}")
 
 
 def reset_state() -> None:
@@ -70,8 +91,9 @@ class LocalKeyServer:
     """A real HTTP server on 127.0.0.1 serving ALB public keys (PEM) and user-pool JWKS.
 
     ``alb_key_url`` is the base for ``AlbJwtVerifier(key_url=...)`` (keys at ``{alb_key_url}/{kid}``);
-    ``jwks_url`` serves the JWKS of the pools given. ``behaviour`` makes it misbehave for tests, and
-    ``requests`` records every path asked for.
+    ``jwks_url`` serves the JWKS of the pools given. A ``LocalOidcProvider`` whose issuer is a path
+    under ``base_url`` (``add_provider``) gets its discovery document and JWKS served under that path.
+    ``behaviour`` makes it misbehave for tests, and ``requests`` records every path asked for.
     """
 
     def __init__(
@@ -83,6 +105,7 @@ class LocalKeyServer:
     ) -> None:
         self._pems: dict[str, bytes] = {signer.kid: signer.public_key_pem for signer in signers}
         self._pools = list(pools)
+        self._providers: dict[str, LocalOidcProvider] = {}
         self.behaviour: KeyServerBehaviour = "ok"
         self.slow_seconds = 5.0
         self.requests: list[str] = []
@@ -107,6 +130,19 @@ class LocalKeyServer:
     def add_signer(self, signer: LocalAlbSigner) -> None:
         with self._lock:
             self._pems[signer.kid] = signer.public_key_pem
+
+    def add_pool(self, pool: LocalCognitoPool) -> None:
+        """Serve ``pool``'s keys at ``jwks_url`` too."""
+        with self._lock:
+            self._pools.append(pool)
+
+    def add_provider(self, provider: LocalOidcProvider) -> None:
+        """Serve ``provider``'s discovery and JWKS; its issuer must be ``base_url`` plus a path."""
+        path = provider.issuer.removeprefix(self.base_url)
+        if path == provider.issuer or not path.startswith("/"):
+            raise ValueError(f"the provider's issuer must be a path under {self.base_url}")
+        with self._lock:
+            self._providers[path] = provider
 
     def fetches(self, kid: str | None = None) -> int:
         """How many key requests arrived (for one ``kid``, or all ALB key requests)."""
@@ -143,8 +179,14 @@ class LocalKeyServer:
             return 200, b"-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n", {}
         if behaviour == "huge":
             return 200, b"A" * (1024 * 1024), {}
+        for prefix, provider in self._providers.items():
+            if path == f"{prefix}/.well-known/openid-configuration":
+                return 200, json.dumps(provider.discovery()).encode(), {"Content-Type": "application/json"}
+            if path == f"{prefix}/jwks.json":
+                return 200, json.dumps(provider.jwks).encode(), {"Content-Type": "application/json"}
         if path == "/jwks.json":
-            keys = [key for pool in self._pools for key in pool.jwks["keys"]]
+            with self._lock:
+                keys = [key for pool in self._pools for key in pool.jwks["keys"]]
             return 200, json.dumps({"keys": keys}).encode(), {"Content-Type": "application/json"}
         if path.startswith("/alb-keys/"):
             pem = self._pems.get(path.removeprefix("/alb-keys/"))

@@ -79,7 +79,9 @@ def component_venv(component_wheel, tmp_path_factory) -> Path:
     pip = [venv / "bin" / "python", "-m", "pip", "install", "--quiet"]
     # The pinned versions of the test run (constraints/test.txt), unless a Streamlit is asked for by name.
     pins = [] if "COMPONENT_TEST_STREAMLIT" in os.environ else ["-c", REPO / "constraints" / "test.txt"]
-    subprocess.run([*pip, *pins, component_wheel, STREAMLIT_REQUIREMENT], check=True, timeout=600)
+    # Without PYTHONPATH: a checkout on it makes pip call the package already installed and skip the wheel.
+    install = [*pip, *pins, component_wheel, STREAMLIT_REQUIREMENT]
+    subprocess.run(install, check=True, timeout=600, env=_without_pythonpath())
     return venv
 
 

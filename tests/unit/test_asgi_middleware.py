@@ -294,18 +294,3 @@ def test_a_caller_that_catches_the_error_still_gets_it(monkeypatch):
     with pytest.raises(ConfigurationError, match="No ALB ARN"):
         alb_auth()
     assert sys.excepthook is not sys.__excepthook__  # only what nobody catches is shown briefly
-
-
-def test_a_second_failed_start_does_not_stack_another_hook(monkeypatch):
-    from streamlit_alb_auth.asgi import alb_auth
-    from streamlit_alb_auth.errors import ConfigurationError
-
-    for name in [name for name in os.environ if name.startswith("ALB_AUTH_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setattr(sys, "excepthook", sys.__excepthook__)
-    with pytest.raises(ConfigurationError):
-        alb_auth()
-    hook = sys.excepthook
-    with pytest.raises(ConfigurationError):
-        alb_auth()
-    assert sys.excepthook is hook  # a rerun of the script (or a second st.App) keeps the one hook

@@ -48,6 +48,8 @@ def test_st_user_gets_the_verified_name_in_any_script(name, monkeypatch):
         "name": name,
         "groups": None,
         "is_logged_in": True,
+        "client_id": None,  # a machine client's (bearer token) only
+        "is_machine": None,
     }
     assert seen["is_logged_in"] is True
 
@@ -106,7 +108,13 @@ def unset_mapping() -> Iterator[None]:
 
 
 @pytest.mark.parametrize(
-    "where", ["/app/.streamlit/config.toml", "command-line argument or environment variable", "<default>"]
+    "where",
+    [
+        "/app/.streamlit/config.toml",
+        "command-line argument or environment variable",
+        "<default>",
+        "~/.streamlit/config.toml",  # sorts after the middleware's own mark: "anything else", not "before"
+    ],
 )
 def test_a_mapping_set_anywhere_but_by_the_middleware_is_refused(unset_mapping, where):
     from streamlit import config
@@ -128,3 +136,9 @@ def test_the_middleware_s_own_mapping_is_exactly_the_internal_headers(unset_mapp
     assert mapping_installed() and config.get_option(OPTION) == dict(USER_HEADERS)
     refuse_outside_mapping()  # its own mapping is not refused
     install_user_mapping()  # and installing again is harmless
+
+
+def test_control_characters_and_del_are_percent_encoded_in_the_raw_header():
+    value = UserValue("a\x7fb\x1fc\nd")
+    assert bytes(value) == b"a%7Fb%1Fc%0Ad"
+    assert value.decode("latin-1") == "a\x7fb\x1fc\nd"

@@ -23,11 +23,11 @@ from helpers.pinning import Reply, ScriptedServer
 from helpers.rawhttp import RawServer
 
 from streamlit_alb_auth import errors
-from streamlit_alb_auth.authenticate import Authenticator, RequestVerifier, authenticator_for
+from streamlit_alb_auth.authenticate import Authenticator, authenticator_for
 from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.fetch import Fetcher
+from streamlit_alb_auth.fingerprint import provider_identity
 from streamlit_alb_auth.keys import AlbKeyStore
-from streamlit_alb_auth.session import provider_identity
 from streamlit_alb_auth.testing import LocalAlbSigner, reset_state
 from streamlit_alb_auth.user import AlbUser
 
@@ -329,22 +329,6 @@ def test_the_new_settings_come_from_the_environment_and_secrets():
     assert resolve_settings({}, environ={}, secrets={}).groups_claim == "cognito:groups"
 
 
-def test_a_groups_provider_counts_as_the_same_provider_by_name():
-    def first(user):
-        return []
-
-    def make():
-        def provider(user):
-            return []
-
-        return provider
-
-    from streamlit_alb_auth.session import provider_identity
-
-    assert provider_identity(make()) == provider_identity(make())
-    assert provider_identity(first) != provider_identity(make())
-
-
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
@@ -522,17 +506,6 @@ def test_a_malformed_content_length_is_a_response_error_not_unreachable(declared
         Fetcher(timeout=5, what="key server").get(server.url + "/")
 
 
-def test_a_provider_with_an_empty_closure_cell_is_never_the_same_provider():
-    def outer():
-        def provider(user):
-            return [later]
-
-        return provider
-        later = "never"  # unreachable: the cell stays empty
-
-    assert provider_identity(outer()) != provider_identity(outer())
-
-
 def test_a_provider_that_differs_every_rerun_does_not_refetch_the_jwks(idp):
     """A closure over a fresh object each rerun is new settings each time, but the same verifiers."""
     options = {
@@ -591,62 +564,3 @@ def test_a_groups_provider_error_whose_message_fails_still_withholds_groups(idp,
         user = authenticate(idp, access_token(idp), groups_provider=provider)
     assert user.groups == ()
     assert "groups_provider failed, groups withheld: UnreadableError" in caplog.text
-
-
-# RequestVerifier: the door's cache of verified header sets.
-
-
-def door(server: ScriptedServer, cache_size: int = 512) -> tuple[RequestVerifier[list[str]], list[str]]:
-    """A RequestVerifier for the local provider, and the list of users its ``derive`` was called for."""
-    settings = {
-        "alb_arn": SIGNER.alb_arn,
-        "client_id": "my-app",
-        "key_url": server.url("/alb"),
-        "oidc_issuer": server.url(REALM),
-        "groups_claim": "realm_access.roles",
-    }
-    derived: list[str] = []
-
-    def derive(user: AlbUser) -> list[str]:
-        derived.append(user.sub)
-        return list(user.groups)
-
-    return RequestVerifier(
-        resolve_settings(settings, environ={}, secrets={}), derive, cache_size=cache_size
-    ), derived
-
-
-def raw_headers(token: str, claims: dict[str, Any] = ADA) -> list[tuple[bytes, bytes]]:
-    return [
-        (name.encode(), value.encode()) for name, value in SIGNER.headers(claims, access_token=token).items()
-    ]
-
-
-def test_a_request_seen_before_is_answered_from_the_cache(idp):
-    verifier, derived = door(idp)
-    headers = raw_headers(access_token(idp))
-    first = verifier.verify(headers)
-    assert first[0].groups == ("admin", "offline_access") and first[1] == ["admin", "offline_access"]
-    assert verifier.verify(headers) is first
-    assert derived == ["sub-ada"]
-
-
-def test_an_access_token_past_its_exp_is_checked_again_at_every_request(idp):
-    # Within the IdP check's 30 s leeway the token still verifies, but the door's cache stops at exp.
-    verifier, derived = door(idp)
-    headers = raw_headers(access_token(idp, {"exp": int(time.time()) - 5}))
-    first = verifier.verify(headers)
-    assert first[0].groups == ("admin", "offline_access")
-    assert verifier.verify(headers) is not first
-    assert derived == ["sub-ada", "sub-ada"]
-
-
-def test_the_door_keeps_the_most_recent_cache_size_header_sets(idp):
-    verifier, derived = door(idp, cache_size=1)
-    ada = raw_headers(access_token(idp))
-    grace = raw_headers(access_token(idp, {"sub": "sub-grace"}), {**ADA, "sub": "sub-grace"})
-    verifier.verify(ada)
-    verifier.verify(ada)
-    verifier.verify(grace)
-    verifier.verify(ada)  # pushed out by grace: verified again
-    assert derived == ["sub-ada", "sub-grace", "sub-ada"]

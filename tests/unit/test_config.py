@@ -206,7 +206,7 @@ def test_a_groups_provider_must_be_callable():
 
 
 def test_the_same_groups_provider_redefined_is_the_same_provider():
-    from streamlit_alb_auth.session import provider_identity
+    from streamlit_alb_auth.fingerprint import provider_identity
 
     def provider(user):
         return ["a"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import pickle
@@ -15,7 +14,7 @@ from helpers.pinning import Reply, ScriptedServer
 from streamlit.testing.v1 import AppTest
 
 from streamlit_alb_auth import SESSION_STATE_KEY, AlbUser, get_alb_user
-from streamlit_alb_auth.session import VERIFIED_FOR_KEY, provider_identity
+from streamlit_alb_auth.session import VERIFIED_FOR_KEY
 from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, reset_state
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
@@ -593,23 +592,3 @@ def test_a_changed_environment_applies_to_the_stored_user(server, monkeypatch):
     assert "SignerNotAllowedError" in (user_for(headers, server).problem or "")
     monkeypatch.setenv("ALB_AUTH_ALB_ARN", SIGNER.alb_arn)
     assert user_for(headers, server).is_logged_in
-
-
-def test_the_same_groups_function_redefined_by_a_rerun_is_the_same_provider():
-    def page_groups(table: dict[str, list[str]]):
-        def groups(user: AlbUser) -> list[str]:
-            return table.get(user.sub, [])
-
-        return groups
-
-    assert provider_identity(page_groups({"a": ["x"]})) == provider_identity(page_groups({"a": ["x"]}))
-    assert provider_identity(page_groups({"a": ["x"]})) != provider_identity(page_groups({"a": ["y"]}))
-    admins, staff = (lambda user: ["admin"]), (lambda user: ["staff"])  # one line: only the code differs
-    assert provider_identity(admins) != provider_identity(staff)
-
-    def from_table(table: dict[str, list[str]], user: AlbUser) -> list[str]:
-        return table.get(user.sub, [])
-
-    same = [provider_identity(functools.partial(from_table, {"a": ["x"]})) for _ in range(2)]
-    assert same[0] == same[1] != provider_identity(functools.partial(from_table, {"a": ["y"]}))
-    assert provider_identity(None) == ""

@@ -184,3 +184,22 @@ def test_a_groups_provider_may_return_up_to_the_cap_and_no_more():
         as_groups({"admin": False})
     with pytest.raises(TypeError):
         as_groups(["admin", 5])
+
+
+def test_is_logged_in_is_found_by_a_key_built_at_run_time():
+    user = AlbUser(json.loads('{"sub": "s", "is_logged_in": "forged"}'))
+    assert user["".join(["is_", "logged_in"])] is True  # not the same string object as the literal
+
+
+def test_an_endless_groups_provider_is_read_one_past_the_cap_and_no_further():
+    pulled = 0
+
+    def endless():
+        nonlocal pulled
+        while True:
+            pulled += 1
+            yield "g"
+
+    with pytest.raises(ValueError):
+        as_groups(endless())
+    assert pulled == MAX_PROVIDED_GROUPS + 1
