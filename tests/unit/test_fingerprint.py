@@ -51,3 +51,21 @@ def test_a_provider_with_an_empty_closure_cell_is_never_the_same_provider():
         later = "never"  # unreachable: the cell stays empty
 
     assert provider_identity(outer()) != provider_identity(outer())
+
+
+def test_a_lambda_is_known_by_its_line_and_a_named_function_by_its_name():
+    twins = [
+        lambda user: ["admin"],
+        lambda user: ["admin"],
+    ]
+    assert provider_identity(twins[0]) != provider_identity(twins[1])  # two lines: two providers
+
+    def provider(user):
+        return ["a"]
+
+    before = provider_identity(provider)
+
+    def provider(user):  # redefined lower down, as an edited page's rerun does
+        return ["a"]
+
+    assert provider_identity(provider) == before
