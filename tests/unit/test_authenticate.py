@@ -23,7 +23,7 @@ from helpers.pinning import Reply, ScriptedServer
 from helpers.rawhttp import RawServer
 
 from streamlit_alb_auth import errors
-from streamlit_alb_auth.authenticate import Authenticator, authenticator_for
+from streamlit_alb_auth.authenticate import Authenticator, authenticator_for, header_values
 from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.fetch import Fetcher
 from streamlit_alb_auth.fingerprint import provider_identity
@@ -564,3 +564,30 @@ def test_a_groups_provider_error_whose_message_fails_still_withholds_groups(idp,
         user = authenticate(idp, access_token(idp), groups_provider=provider)
     assert user.groups == ()
     assert "groups_provider failed, groups withheld: UnreadableError" in caplog.text
+
+
+def test_raw_headers_other_than_the_albs_are_ignored():
+    raw = [
+        (b"host", b"app.example"),
+        (b"cookie", b"a=b"),
+        (b"x-amzn-oidc-data", b"token"),
+        (b"accept", b"*/*"),
+    ]
+    assert header_values(raw) == ("token", "", "")
+    assert header_values([(b"x-amzn-oidc-identity", b""), (b"x-amzn-oidc-identity", b"sub-1")]) == (
+        "",
+        "sub-1",
+        "",
+    )
+
+
+def test_no_alb_arn_is_a_configuration_error_saying_how_to_set_one():
+    with pytest.raises(errors.ConfigurationError, match="No ALB ARN is configured") as raised:
+        Authenticator(resolve_settings({}, environ={}, secrets={}))
+    assert raised.value.setting == "alb_arn" and "ALB_AUTH_ALB_ARN" in str(raised.value)
+
+
+def test_the_key_store_is_passed_by_keyword_only():
+    settings = resolve_settings({"alb_arn": SIGNER.alb_arn}, environ={}, secrets={})
+    with pytest.raises(TypeError):
+        Authenticator(settings, AlbKeyStore())  # type: ignore[misc]
