@@ -142,3 +142,15 @@ def test_control_characters_and_del_are_percent_encoded_in_the_raw_header():
     value = UserValue("a\x7fb\x1fc\nd")
     assert bytes(value) == b"a%7Fb%1Fc%0Ad"
     assert value.decode("latin-1") == "a\x7fb\x1fc\nd"
+
+
+def test_an_empty_claim_sends_no_header_and_a_machine_says_so(monkeypatch):
+    person = AlbUser({"sub": "u-1", "email": "", "name": "Ada"})
+    assert b"x-alb-auth-email" not in dict(identity_headers(person))
+    machine = AlbUser({"sub": "svc", "client_id": "reports-agent"}, machine=True)
+    seen = st_user_of(machine, monkeypatch)
+    assert seen["is_machine"] is True and seen["client_id"] == "reports-agent"
+    assert (
+        "is_machine" not in st_user_of(person, monkeypatch)
+        or st_user_of(person, monkeypatch)["is_machine"] is None
+    )

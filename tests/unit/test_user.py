@@ -18,7 +18,7 @@ from helpers.pinning import Reply, ScriptedServer
 from helpers.real_alb import REAL
 
 from streamlit_alb_auth.keys import AlbKeyStore
-from streamlit_alb_auth.user import MAX_PROVIDED_GROUPS, AlbUser, as_groups
+from streamlit_alb_auth.user import MAX_PROVIDED_GROUPS, AlbUser, as_groups, decode_groups, encode_groups
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
 TOKEN_FILES = sorted((REAL / "alb_tokens").glob("*.json"))
@@ -203,3 +203,21 @@ def test_an_endless_groups_provider_is_read_one_past_the_cap_and_no_further():
     with pytest.raises(ValueError):
         as_groups(endless())
     assert pulled == MAX_PROVIDED_GROUPS + 1
+
+
+def test_a_machine_client_is_named_by_the_first_non_empty_id_claim():
+    machine = AlbUser({"sub": "svc", "client_id": "", "azp": "reports-agent"}, machine=True)
+    assert machine.is_machine and machine.client_id == "reports-agent"
+    assert "client_id='reports-agent'" in repr(machine) and repr(machine).endswith("machine)")
+    person = AlbUser({"sub": "s", "email": "a@example.com", "azp": "reports-agent"})
+    assert person.client_id is None and "machine" not in repr(person)
+
+
+def test_the_access_token_claims_read_as_a_mapping():
+    user = AlbUser({"sub": "s"}, access_token_claims={"scope": "openid"})
+    assert dict(user.access_token_claims) == {"scope": "openid"}
+
+
+def test_groups_decode_exactly_what_was_encoded_and_nothing_else():
+    assert decode_groups(encode_groups(("a,b", "100%", "c"))) == ("a,b", "100%", "c")
+    assert decode_groups("") == () and decode_groups(None) == () and decode_groups(5) == ()
