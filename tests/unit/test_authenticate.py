@@ -23,7 +23,12 @@ from helpers.pinning import Reply, ScriptedServer
 from helpers.rawhttp import RawServer
 
 from streamlit_alb_auth import errors
-from streamlit_alb_auth.authenticate import Authenticator, authenticator_for, header_values
+from streamlit_alb_auth.authenticate import (
+    Authenticator,
+    authenticate_headers,
+    authenticator_for,
+    header_values,
+)
 from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.fetch import Fetcher
 from streamlit_alb_auth.fingerprint import provider_identity
@@ -591,3 +596,8 @@ def test_the_key_store_is_passed_by_keyword_only():
     settings = resolve_settings({"alb_arn": SIGNER.alb_arn}, environ={}, secrets={})
     with pytest.raises(TypeError):
         Authenticator(settings, AlbKeyStore())  # type: ignore[misc]
+
+
+def test_authenticate_headers_takes_the_groups_provider_by_keyword_only():
+    with pytest.raises(TypeError):
+        authenticate_headers({}, lambda user: ["admin"])  # type: ignore[misc]
