@@ -3,11 +3,11 @@
 # Too slow for the test command: run it by hand after changing a check or its tests.
 #
 #   scripts/mutation.sh                  every module below, one after another
-#   scripts/mutation.sh keys config      only these
+#   scripts/mutation.sh keys asgi.middleware    only these (module paths in the package, with dots)
 #   MUTATION_SAMPLE=100 scripts/mutation.sh verify    a seeded random sample of 100 mutants a module
 #
 # Each module is mutated in a copy of the working tree (.mutation/src, git-ignored), one mutant at a
-# time at low priority, against the fast unit tests that cover it (`timeout` bounds each run; a hang
+# time at low priority, against its tests, found by name (`timeout` bounds each run; a hang
 # counts as killed). Mutants inside unevaluated annotations are skipped, and so are mutants that do not
 # compile (counted apart: neither killed nor survived). Survivors judged equivalent
 # or harmless are listed, one reason each, in scripts/mutation-survivors.md; any other survivor is
@@ -22,44 +22,16 @@ main() {
   survivors="$repo/scripts/mutation-survivors.md"
   per_mutant_timeout=${MUTATION_TIMEOUT:-120}
 
-  declare -A module_path=(
-    [fetch]=streamlit_alb_auth/fetch.py
-    [urls]=streamlit_alb_auth/urls.py
-    [keys]=streamlit_alb_auth/keys.py
-    [verify]=streamlit_alb_auth/verify.py
-    [access_token]=streamlit_alb_auth/access_token.py
-    [oidc_metadata]=streamlit_alb_auth/oidc_metadata.py
-    [config]=streamlit_alb_auth/config.py
-    [lambda]=streamlit_alb_auth/templates/logout_lambda.py
-    [authenticate]=streamlit_alb_auth/authenticate.py
-    [session]=streamlit_alb_auth/session.py
-    [user]=streamlit_alb_auth/user.py
-    [middleware]=streamlit_alb_auth/asgi/middleware.py
-    [user_headers]=streamlit_alb_auth/asgi/user_headers.py
-  )
-  # The fast tests that cover each module, the quickest and most pointed first (pytest stops at the
-  # first failure; third-party plugins other than pytest-timeout are not loaded: seconds a mutant).
-  # tests/unit/test_asgi_middleware.py goes first where it is listed: it shares the process-wide key store's budget of
-  # 10 key fetches a minute, which files that run before it in the same process may have spent.
-  # The byte-for-byte template test is left out on purpose: any edit fails it.
-  declare -A module_tests=(
-    [fetch]="tests/unit/test_fetch.py tests/unit/test_keys.py"
-    [urls]="tests/unit/test_fetch.py tests/unit/test_session.py"
-    [keys]="tests/unit/test_keys.py tests/unit/test_verify.py"
-    [verify]="tests/unit/test_verify.py tests/unit/test_keys.py"
-    [access_token]="tests/unit/test_access_token.py tests/unit/test_session.py"
-    [oidc_metadata]="tests/unit/test_access_token.py tests/unit/test_session.py"
-    [config]="tests/unit/test_config.py tests/unit/test_session.py"
-    [lambda]="tests/templates/test_logout_lambda.py tests/templates/test_logout_hops.py tests/templates/test_logout_revoke.py"
-    [authenticate]="tests/unit/test_asgi_middleware.py tests/unit/test_asgi_verifier.py tests/security/test_attack_stories_tokens.py tests/unit/test_access_token_audience.py tests/unit/test_asgi_middleware_door.py tests/unit/test_authenticate.py tests/unit/test_session.py tests/unit/test_access_token.py"
-    [session]="tests/unit/test_session.py tests/unit/test_access_token.py"
-    [user]="tests/unit/test_session.py tests/unit/test_user.py tests/unit/test_authenticate.py"
-    [middleware]="tests/unit/test_asgi_middleware.py tests/unit/test_asgi_middleware_door.py tests/unit/test_asgi_verifier.py tests/unit/test_asgi_machines.py"
-    [user_headers]="tests/unit/test_asgi_user_headers.py tests/unit/test_asgi_middleware.py tests/unit/test_asgi_middleware_door.py tests/unit/test_asgi_verifier.py tests/unit/test_asgi_machines.py"
-  )
-  # The security core (issue 14); authenticate, session, user and the door (middleware, user_headers)
-  # can be named on the command line.
-  default_modules=(fetch urls keys verify access_token oidc_metadata config lambda)
+  # A module is named by its path in the package, with dots: verify, asgi.middleware,
+  # templates.logout_lambda. Its tests are found by name, no map to keep: tests/unit/test_<name>.py and
+  # test_<name>_*.py, dots as underscores (asgi.middleware: test_asgi_middleware.py), and for a module
+  # in a folder of tests of its own, tests/<folder>/test_<module>.py and test_<module>_*.py (the
+  # template tests' byte-for-byte test_templates.py, which any edit fails, is not among them); then the
+  # attack stories in tests/security/. pytest stops at the first failure, so the module's own tests
+  # come first; third-party plugins other than pytest-timeout are not loaded (seconds a mutant).
+  # The default: the security core; any other module can be named on the command line.
+  default_modules=(fetch urls keys verify access_token oidc_metadata config authenticate session fingerprint user
+    bearer asgi.middleware asgi.verifier asgi.user_headers templates.logout_lambda)
   modules=("$@")
   [ ${#modules[@]} -gt 0 ] || modules=("${default_modules[@]}")
 
@@ -85,12 +57,20 @@ main() {
   export PYTHONPATH="$work/src:$work/plugins"
 
   status=0
-  for name in "${modules[@]}"; do
-    path=${module_path[$name]:-}
-    if [ -z "$path" ]; then echo "unknown module $name (one of: ${!module_path[*]})" >&2; exit 2; fi
-    if [ ! -f "$path" ]; then echo "$name: $path does not exist here; skipped"; continue; fi
+  for module in "${modules[@]}"; do
+    module=${module//\//.}
+    module=${module%.py}
+    name=${module//./_}
+    path="streamlit_alb_auth/${module//.//}.py"
+    if [ ! -f "$path" ]; then echo "$module: $path does not exist here; skipped"; continue; fi
     tests=""
-    for test in ${module_tests[$name]}; do [ -f "$test" ] && tests="$tests $test"; done
+    patterns=(tests/unit/test_"$name".py tests/unit/test_"$name"_*.py)
+    if [[ $module == *.* ]]; then
+      leaf=${module#*.}
+      patterns+=(tests/"${module%%.*}"/test_"${leaf//./_}".py tests/"${module%%.*}"/test_"${leaf//./_}"_*.py)
+    fi
+    for test in "${patterns[@]}" tests/security/test_*.py; do [ -f "$test" ] && tests="$tests $test"; done
+    if [ -z "$tests" ]; then echo "$module: no tests/unit/test_$name.py (or folder of its own)" >&2; exit 2; fi
     config="$work/$name.toml"
     session="$work/$name.sqlite"
     cat >"$config" <<EOF
@@ -104,7 +84,7 @@ test-command = "env PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 timeout -k 5 $per_mutant_ti
 name = "local"
 EOF
     rm -f "$session"
-    echo "== $name: mutating $path against$tests"
+    echo "== $module: mutating $path against$tests"
     nice -n 15 cosmic-ray init "$config" "$session"
     python "$repo/scripts/mutation_session.py" skip-annotations "$session"
     python "$repo/scripts/mutation_session.py" skip-uncompilable "$session"

@@ -492,3 +492,7 @@ def test_dev_without_aiohttp_says_what_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "aiohttp", None)
     assert run_dev(argparse.Namespace(app=None, port=8080)) == 2
     assert 'pip install "streamlit-alb-auth[dev]"' in capsys.readouterr().err
+
+
+def test_the_stand_in_shows_details_to_the_developer():
+    assert DevConfig(port=8080, streamlit_port=8501).app_environment().get("ALB_AUTH_SHOW_DETAILS") == "1"

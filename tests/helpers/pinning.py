@@ -1,4 +1,4 @@
-"""Helpers for the pinning tests: a settable clock, raw ALB tokens, a scripted server.
+"""A settable clock, raw ALB tokens and a scripted server, for tests that pin one check each.
 
 ``LocalKeyServer`` (in the package) serves well-formed keys with a ``Content-Length``; the pins need
 answers a real server may also send: chunked bodies without a length, gzip encoding, bodies that never end.

@@ -355,7 +355,7 @@ def test_source_is_small_and_uses_only_the_standard_library() -> None:
     assert imported <= sys.stdlib_module_names, imported - sys.stdlib_module_names
 
 
-# Pins of the logout Lambda (issue 14): the region syntax, the access-token size limit, sign-out's result.
+# The region syntax, the access-token size limit, sign-out's result.
 #
 # The Lambda is loaded from its file as the runtime does (the helpers of test_logout_lambda/revoke).
 

@@ -100,3 +100,11 @@ def test_readme_is_short():
     # Four audiences used to share one 36 KB page; the details now live in docs/ (the site).
     size = len((REPO / "README.md").read_bytes())
     assert size < 10 * 1024, f"README.md is {size} bytes: move details to a page in docs/ and link it"
+
+
+def test_the_pyjwt_floor_is_the_one_checked():
+    from pathlib import Path
+
+    setup = (Path(__file__).resolve().parents[2] / "setup.py").read_text()
+    # Checked by running this suite on each: 2.0.0 lacks jwt.PyJWK; 2.1.0 ... 2.15 pass.
+    assert '"PyJWT>=2.4,!=2.10.0"' in setup

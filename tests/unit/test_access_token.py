@@ -1,4 +1,4 @@
-"""Pins of the access-token check that decides ``groups`` (issue 14), through ``get_alb_user``.
+"""The access-token check that decides ``groups``: through ``get_alb_user``, and ``IdpVerifier`` itself.
 
 Each case: the ALB's data token verifies, so the user is signed in; only whether ``groups`` are trusted
 changes. A failure must withhold the groups and keep the identity: never crash the page.
@@ -19,19 +19,16 @@ from typing import Any
 import jwt
 import pytest
 import streamlit as st
-from cryptography.hazmat.primitives.asymmetric import ec
-from helpers.pinning import FakeClock, Reply, ScriptedServer
+from helpers.oidc_provider import ADA, AUDIENCE, KEYS, SIGNER, Realm
+from helpers.pinning import Reply, ScriptedServer
 
 from streamlit_alb_auth import SESSION_STATE_KEY, AlbUser, errors, get_alb_user
 from streamlit_alb_auth.access_token import IdpVerifier
 from streamlit_alb_auth.cognito import user_pool_issuer
 from streamlit_alb_auth.config import resolve_settings
-from streamlit_alb_auth.oidc_metadata import OidcMetadata
-from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool
+from streamlit_alb_auth.testing import LocalCognitoPool
 
-SIGNER = LocalAlbSigner()
 POOL = LocalCognitoPool()
-ADA = {"sub": "sub-ada", "email": "ada@example.com"}
 _paths = itertools.count()
 
 
@@ -229,84 +226,10 @@ def test_a_malformed_user_pool_id_trusts_nobody(server, jwks_path, pool_id):
     assert "user pool" in (user.problem or "")
 
 
-# Pins of groups from a generic OIDC provider (issue 14, after issue 11), through ``get_alb_user``.
+# Groups from a generic OIDC provider, through ``get_alb_user``.
 #
 # A real loopback server plays the provider: discovery, JWKS and userinfo, one issuer path per test so no
 # cache carries over. The ALB's data token always verifies; only what ``groups`` holds changes.
-
-
-KEYS = LocalCognitoPool(kid="oidc-key")  # an RSA key pair and its JWKS entry
-
-
-AUDIENCE = "my-app"
-
-
-_realms = itertools.count()
-
-
-class Realm:
-    """One provider: its issuer URL and the routes that serve it."""
-
-    def __init__(self, server: ScriptedServer) -> None:
-        self.server = server
-        self.path = f"/realm-{next(_realms)}"
-        self.issuer = server.url(self.path)
-        self.serve_discovery({})
-        self.serve_jwks(KEYS.jwks)
-        self.serve_userinfo({"sub": "sub-ada", "groups": ["from-userinfo"]})
-
-    def serve_discovery(self, changes: dict[str, Any]) -> None:
-        document = {
-            "issuer": self.issuer,
-            "jwks_uri": f"{self.issuer}/jwks",
-            "userinfo_endpoint": f"{self.issuer}/userinfo",
-            **changes,
-        }
-        self.route("/.well-known/openid-configuration", Reply.body(json.dumps(document).encode()))
-
-    def serve_jwks(self, jwks: Any) -> None:
-        self.route("/jwks", Reply.body(json.dumps(jwks).encode()))
-
-    def serve_userinfo(self, answer: Any) -> None:
-        self.route("/userinfo", Reply.body(json.dumps(answer).encode()))
-
-    def route(self, suffix: str, reply: Reply) -> None:
-        self.server.routes[self.path + suffix] = reply
-
-    def count(self, suffix: str) -> int:
-        return self.server.count(self.path + suffix)
-
-    def token(
-        self, changes: dict[str, Any] | None = None, *, drop: tuple[str, ...] = (), **header: Any
-    ) -> str:
-        now = int(time.time())
-        payload: dict[str, Any] = {
-            "sub": "sub-ada",
-            "iss": self.issuer,
-            "aud": AUDIENCE,
-            "iat": now,
-            "exp": now + 600,
-            "groups": ["admin", "staff"],
-            **(changes or {}),
-        }
-        for name in drop:
-            payload.pop(name)
-        return jwt.encode(payload, KEYS.private_key, algorithm="RS256", headers={"kid": KEYS.kid, **header})
-
-    def user(self, access_token: str, **settings: Any) -> AlbUser:
-        st.session_state.pop(SESSION_STATE_KEY, None)
-        options: dict[str, Any] = {
-            "alb_arn": SIGNER.alb_arn,
-            "key_url": self.server.url("/alb"),
-            "oidc_issuer": self.issuer,
-            "audience": AUDIENCE,
-            "groups_claim": "groups",
-            **settings,
-        }
-        headers = SIGNER.headers(ADA, access_token=access_token)
-        user = get_alb_user(required=False, headers=headers, **options)
-        assert user.is_logged_in and user.sub == "sub-ada", user.problem
-        return user
 
 
 @pytest.fixture
@@ -384,24 +307,6 @@ def test_a_symmetric_or_mismatched_algorithm_is_refused(realm):
         headers={"kid": KEYS.kid},
     )
     assert realm.user(ps).groups == ()  # the JWKS says RS256 for this key
-
-
-def test_a_discovery_document_for_another_issuer_is_refused(realm):
-    realm.serve_discovery({"issuer": "https://idp.example.com/impostor"})
-    assert realm.user(realm.token()).groups == ()
-    assert realm.count("/jwks") == 0
-
-
-def test_an_explicit_jwks_url_skips_discovery(realm):
-    assert realm.user(realm.token(), jwks_url=f"{realm.issuer}/jwks").groups == ("admin", "staff")
-    assert realm.count("/.well-known/openid-configuration") == 0
-
-
-def test_an_unknown_kid_refetches_the_jwks_at_most_once_per_cooldown(realm):
-    assert realm.user(realm.token()).groups == ("admin", "staff")
-    for n in range(5):
-        assert realm.user(realm.token({"n": n}, kid=f"junk-{n}")).groups == ()
-    assert realm.count("/jwks") == 1  # fetched within the cooldown: no refetch for junk kids
 
 
 @pytest.mark.parametrize("bad", ["tok\u00e9n", "tok en", "a.b.c\n"])
@@ -544,148 +449,17 @@ def test_a_user_pool_id_gives_its_regions_issuer():
     )
 
 
-RSA_ENTRY = KEYS.jwks["keys"][0]
+def test_a_token_one_character_over_16_kib_is_refused_before_any_jwks_fetch(server, jwks_path):
+    token = exact_length_token(16 * 1024 + 1)
+    assert user_with(server, jwks_path, token).groups == ()
+    assert server.count(jwks_path) == 0
 
 
-def ec_key_entry(private_key: ec.EllipticCurvePrivateKey, kid: str) -> dict[str, Any]:
-    entry = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private_key.public_key()))
-    return {**entry, "kid": kid}
-
-
-@pytest.mark.parametrize(
-    "entries",
-    [
-        [5, RSA_ENTRY],
-        [{**RSA_ENTRY, "kid": "enc-key", "use": "enc"}, RSA_ENTRY],
-        [{"kty": "oct", "kid": "secret", "k": "c2VjcmV0", "alg": "HS256"}, RSA_ENTRY],
-        [{"kty": "RSA", "kid": "broken", "n": "!!", "e": "AQAB", "alg": "RS256"}, RSA_ENTRY],
-        [{k: v for k, v in RSA_ENTRY.items() if k != "alg"}],
-    ],
-    ids=[
-        "not-a-dict-first",
-        "encryption-key-first",
-        "shared-secret-first",
-        "broken-first",
-        "rsa-without-alg",
-    ],
-)
-def test_the_usable_key_is_found_among_others(realm, entries):
-    realm.serve_jwks({"keys": entries})
-    assert realm.user(realm.token()).groups == ("admin", "staff")
-
-
-def test_an_encryption_key_never_verifies(realm):
-    realm.serve_jwks({"keys": [{**RSA_ENTRY, "use": "enc"}]})
-    assert realm.user(realm.token()).groups == ()
-
-
-@pytest.mark.parametrize(("curve", "algorithm"), [(ec.SECP256R1(), "ES256"), (ec.SECP384R1(), "ES384")])
-def test_an_ec_key_without_alg_takes_its_curves_algorithm(realm, curve, algorithm):
-    private_key = ec.generate_private_key(curve)
-    realm.serve_jwks({"keys": [ec_key_entry(private_key, "ec-key")]})
-    now = int(time.time())
-    claims = {"sub": "sub-ada", "iss": realm.issuer, "aud": AUDIENCE, "exp": now + 60, "groups": ["ec"]}
-    token = jwt.encode(claims, private_key, algorithm=algorithm, headers={"kid": "ec-key"})
-    assert realm.user(token).groups == ("ec",)
-
-
-def test_a_token_without_kid_uses_the_only_key(realm):
-    token = jwt.encode(
-        {
-            "sub": "sub-ada",
-            "iss": realm.issuer,
-            "aud": AUDIENCE,
-            "exp": int(time.time()) + 60,
-            "groups": ["one"],
-        },
-        KEYS.private_key,
-        algorithm="RS256",
-    )
-    assert realm.user(token).groups == ("one",)
-    other = Realm(realm.server)
-    other.serve_jwks({"keys": [RSA_ENTRY, {**LocalCognitoPool(kid="second").jwks["keys"][0]}]})
-    token = jwt.encode(
-        {
-            "sub": "sub-ada",
-            "iss": other.issuer,
-            "aud": AUDIENCE,
-            "exp": int(time.time()) + 60,
-            "groups": ["one"],
-        },
-        KEYS.private_key,
-        algorithm="RS256",
-    )
-    assert other.user(token).groups == ()  # two keys and no kid: no guessing
-
-
-def test_a_failed_jwks_fetch_is_remembered_for_ten_seconds(realm):
-    clock = FakeClock()
-    realm.route("/jwks", Reply.body(b"", status=500))
-    metadata = OidcMetadata(realm.issuer, jwks_url=f"{realm.issuer}/jwks", clock=clock)
-    for moment in (0.0, 9.5):
-        clock.now = 1_800_000_000.0 + moment
-        with pytest.raises(errors.AccessTokenError):
-            metadata.signing_key(KEYS.kid)
-    assert realm.count("/jwks") == 1
-    clock.now = 1_800_000_000.0 + 10.5
-    realm.serve_jwks(KEYS.jwks)
-    assert metadata.signing_key(KEYS.kid).algorithm == "RS256"
-    assert realm.count("/jwks") == 2
-
-
-def test_the_jwks_is_kept_an_hour_and_an_unknown_kid_refetches_after_the_cooldown(realm):
-    clock = FakeClock(10.0)  # a small monotonic clock, as early after boot
-    metadata = OidcMetadata(realm.issuer, jwks_url=f"{realm.issuer}/jwks", clock=clock)
-    start = clock.now
-    assert metadata.signing_key(KEYS.kid).kid == KEYS.kid
-    clock.now = start + 29
-    with pytest.raises(errors.AccessTokenError):
-        metadata.signing_key("unknown")
-    assert realm.count("/jwks") == 1  # within the cooldown: no refetch
-    clock.now = start + 30.5
-    assert metadata.signing_key(KEYS.kid).kid == KEYS.kid
-    assert realm.count("/jwks") == 1  # a known kid never refetches
-    with pytest.raises(errors.AccessTokenError):
-        metadata.signing_key("unknown")
-    assert realm.count("/jwks") == 2  # past the cooldown: one refetch
-    clock.now = start + 30.5 + 3599
-    assert metadata.signing_key(KEYS.kid).kid == KEYS.kid
-    assert realm.count("/jwks") == 2
-    clock.now = start + 30.5 + 3601
-    assert metadata.signing_key(KEYS.kid).kid == KEYS.kid
-    assert realm.count("/jwks") == 3  # an hour old: fetched again
-
-
-def test_a_declared_algorithm_wins_over_the_key_type(realm):
-    realm.serve_jwks({"keys": [{**RSA_ENTRY, "alg": "PS256"}]})
-    claims = {
-        "sub": "sub-ada",
-        "iss": realm.issuer,
-        "aud": AUDIENCE,
-        "exp": int(time.time()) + 60,
-        "groups": ["ps"],
-    }
-    token = jwt.encode(claims, KEYS.private_key, algorithm="PS256", headers={"kid": KEYS.kid})
-    assert realm.user(token).groups == ("ps",)
-    other = Realm(realm.server)
-    other.serve_jwks({"keys": [{**RSA_ENTRY, "alg": 256}]})  # a declared alg that is not a name: unusable
-    assert other.user(other.token()).groups == ()
-
-
-@pytest.mark.parametrize(("position", "found"), [(63, True), (64, False)])
-def test_only_the_first_64_jwks_entries_are_read(realm, position, found):
-    junk = [{"kty": "oct", "kid": f"junk-{n}", "k": "c2VjcmV0"} for n in range(position)]
-    realm.serve_jwks({"keys": [*junk, RSA_ENTRY]})
-    assert realm.user(realm.token()).groups == (("admin", "staff") if found else ())
-
-
-def test_metadata_answers_are_capped_at_256_kib(realm):
-    def jwks_of(size: int) -> bytes:
-        start = json.dumps({"keys": [RSA_ENTRY], "pad": ""}).encode()[:-2]
-        return start + b"x" * (size - len(start) - 2) + b'"}'
-
-    realm.route("/jwks", Reply.body(jwks_of(256 * 1024)))
-    assert realm.user(realm.token()).groups == ("admin", "staff")
-    other = Realm(realm.server)
-    other.route("/jwks", Reply.body(jwks_of(256 * 1024 + 1)))
-    assert other.user(other.token()).groups == ()
+def test_userinfo_is_asked_only_when_switched_on(realm):
+    token = realm.token()
+    quiet = IdpVerifier(realm.issuer, audience=AUDIENCE)
+    assert quiet.check(token, expected_sub="sub-ada").access_token_claims["groups"] == ["admin", "staff"]
+    assert realm.count("/userinfo") == 0
+    asking = IdpVerifier(realm.issuer, audience=AUDIENCE, userinfo=True)
+    assert asking.check(token, expected_sub="sub-ada").userinfo["groups"] == ["from-userinfo"]
+    assert realm.count("/userinfo") == 1

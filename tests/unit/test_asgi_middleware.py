@@ -294,3 +294,37 @@ def test_a_caller_that_catches_the_error_still_gets_it(monkeypatch):
     with pytest.raises(ConfigurationError, match="No ALB ARN"):
         alb_auth()
     assert sys.excepthook is not sys.__excepthook__  # only what nobody catches is shown briefly
+
+
+def test_an_exempt_path_is_exempt_for_http_only_never_for_a_websocket(
+    settings, trusted_headers_option, signer
+):
+    app = Starlette(
+        routes=[WebSocketRoute("/_stcore/stream", _socket)],
+        middleware=[Middleware(AlbAuthMiddleware, exempt_paths=["/_stcore/stream"], **settings)],
+    )
+    with TestClient(app) as exempt_client:
+        with exempt_client.websocket_connect("/_stcore/stream", headers=signer.headers(CLAIMS)) as socket:
+            assert socket.receive_json()["x-alb-auth-email"] == "user@example.com"
+        with (
+            pytest.raises(WebSocketDisconnect) as refused,
+            exempt_client.websocket_connect("/_stcore/stream"),
+        ):
+            pass
+    assert refused.value.code == 1008
+
+
+def test_the_exempt_paths_are_passed_by_keyword_only(settings):
+    with pytest.raises(TypeError):
+        AlbAuthMiddleware(_http, ["/_stcore/health"], **settings)  # type: ignore[misc]
+
+
+def test_the_default_exempt_paths_follow_the_base_url_path(settings, monkeypatch):
+    monkeypatch.setattr(
+        config, "get_option", lambda name: "/reports/" if name == "server.baseUrlPath" else None
+    )
+    (middleware,) = alb_auth(logout_path=None, **settings)["middleware"]
+    assert middleware.kwargs["exempt_paths"] == (
+        "/reports/_stcore/health",
+        "/reports/_stcore/script-health-check",
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from collections.abc import Iterator
 from urllib.parse import unquote
 
 import pytest
@@ -18,8 +19,12 @@ from streamlit_alb_auth.asgi.user_headers import (
     UserValue,
     encode_groups,
     identity_headers,
+    install_user_mapping,
+    mapping_installed,
+    refuse_outside_mapping,
     st_user_groups,
 )
+from streamlit_alb_auth.errors import ConfigurationError
 from streamlit_alb_auth.user import AlbUser
 
 NAMES = ["山田太郎", "Ђорђе", "محمد", "Παπαδόπουλος", "Zoë", 'O\'Brien; "x"', "100% Ünïcode ✓"]
@@ -90,3 +95,62 @@ def test_values_are_stable_for_session_resume(monkeypatch):
     """Since Streamlit 1.62 a reconnecting tab resumes only if its user_info is exactly equal."""
     user = AlbUser({"sub": "u-1", "email": "a@example.com", "name": "山田太郎"}, groups=("x,y",))
     assert st_user_of(user, monkeypatch) == st_user_of(user, monkeypatch)
+
+
+@pytest.fixture
+def unset_mapping() -> Iterator[None]:
+    """``server.trustedUserHeaders`` is process-wide: each test here starts and ends without it."""
+    from streamlit import config
+
+    config.set_option(OPTION, {}, where_defined="<default>")
+    yield
+    config.set_option(OPTION, {}, where_defined="<default>")
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "/app/.streamlit/config.toml",
+        "command-line argument or environment variable",
+        "<default>",
+        "~/.streamlit/config.toml",  # sorts after the middleware's own mark: "anything else", not "before"
+    ],
+)
+def test_a_mapping_set_anywhere_but_by_the_middleware_is_refused(unset_mapping, where):
+    from streamlit import config
+
+    config.set_option(OPTION, dict(USER_HEADERS), where_defined=where)
+    assert not mapping_installed()
+    with pytest.raises(ConfigurationError, match=r"server\.trustedUserHeaders is set"):
+        refuse_outside_mapping()
+    with pytest.raises(ConfigurationError):
+        install_user_mapping()
+
+
+def test_the_middleware_s_own_mapping_is_exactly_the_internal_headers(unset_mapping):
+    from streamlit import config
+
+    assert not mapping_installed()
+    refuse_outside_mapping()  # nothing set: nothing to refuse
+    install_user_mapping()
+    assert mapping_installed() and config.get_option(OPTION) == dict(USER_HEADERS)
+    refuse_outside_mapping()  # its own mapping is not refused
+    install_user_mapping()  # and installing again is harmless
+
+
+def test_control_characters_and_del_are_percent_encoded_in_the_raw_header():
+    value = UserValue("a\x7fb\x1fc\nd")
+    assert bytes(value) == b"a%7Fb%1Fc%0Ad"
+    assert value.decode("latin-1") == "a\x7fb\x1fc\nd"
+
+
+def test_an_empty_claim_sends_no_header_and_a_machine_says_so(monkeypatch):
+    person = AlbUser({"sub": "u-1", "email": "", "name": "Ada"})
+    assert b"x-alb-auth-email" not in dict(identity_headers(person))
+    machine = AlbUser({"sub": "svc", "client_id": "reports-agent"}, machine=True)
+    seen = st_user_of(machine, monkeypatch)
+    assert seen["is_machine"] is True and seen["client_id"] == "reports-agent"
+    assert (
+        "is_machine" not in st_user_of(person, monkeypatch)
+        or st_user_of(person, monkeypatch)["is_machine"] is None
+    )

@@ -23,11 +23,16 @@ from helpers.pinning import Reply, ScriptedServer
 from helpers.rawhttp import RawServer
 
 from streamlit_alb_auth import errors
-from streamlit_alb_auth.authenticate import Authenticator, authenticator_for
+from streamlit_alb_auth.authenticate import (
+    Authenticator,
+    authenticate_headers,
+    authenticator_for,
+    header_values,
+)
 from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.fetch import Fetcher
+from streamlit_alb_auth.fingerprint import provider_identity
 from streamlit_alb_auth.keys import AlbKeyStore
-from streamlit_alb_auth.session import provider_identity
 from streamlit_alb_auth.testing import LocalAlbSigner, reset_state
 from streamlit_alb_auth.user import AlbUser
 
@@ -329,22 +334,6 @@ def test_the_new_settings_come_from_the_environment_and_secrets():
     assert resolve_settings({}, environ={}, secrets={}).groups_claim == "cognito:groups"
 
 
-def test_a_groups_provider_counts_as_the_same_provider_by_name():
-    def first(user):
-        return []
-
-    def make():
-        def provider(user):
-            return []
-
-        return provider
-
-    from streamlit_alb_auth.session import provider_identity
-
-    assert provider_identity(make()) == provider_identity(make())
-    assert provider_identity(first) != provider_identity(make())
-
-
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
@@ -524,17 +513,6 @@ def test_a_malformed_content_length_is_a_response_error_not_unreachable(declared
         Fetcher(timeout=5, what="key server").get(server.url + "/")
 
 
-def test_a_provider_with_an_empty_closure_cell_is_never_the_same_provider():
-    def outer():
-        def provider(user):
-            return [later]
-
-        return provider
-        later = "never"  # unreachable: the cell stays empty
-
-    assert provider_identity(outer()) != provider_identity(outer())
-
-
 def test_a_provider_that_differs_every_rerun_does_not_refetch_the_jwks(idp):
     """A closure over a fresh object each rerun is new settings each time, but the same verifiers."""
     options = {
@@ -593,3 +571,35 @@ def test_a_groups_provider_error_whose_message_fails_still_withholds_groups(idp,
         user = authenticate(idp, access_token(idp), groups_provider=provider)
     assert user.groups == ()
     assert "groups_provider failed, groups withheld: UnreadableError" in caplog.text
+
+
+def test_raw_headers_other_than_the_albs_are_ignored():
+    raw = [
+        (b"host", b"app.example"),
+        (b"cookie", b"a=b"),
+        (b"x-amzn-oidc-data", b"token"),
+        (b"accept", b"*/*"),
+    ]
+    assert header_values(raw) == ("token", "", "")
+    assert header_values([(b"x-amzn-oidc-identity", b""), (b"x-amzn-oidc-identity", b"sub-1")]) == (
+        "",
+        "sub-1",
+        "",
+    )
+
+
+def test_no_alb_arn_is_a_configuration_error_saying_how_to_set_one():
+    with pytest.raises(errors.ConfigurationError, match="No ALB ARN is configured") as raised:
+        Authenticator(resolve_settings({}, environ={}, secrets={}))
+    assert raised.value.setting == "alb_arn" and "ALB_AUTH_ALB_ARN" in str(raised.value)
+
+
+def test_the_key_store_is_passed_by_keyword_only():
+    settings = resolve_settings({"alb_arn": SIGNER.alb_arn}, environ={}, secrets={})
+    with pytest.raises(TypeError):
+        Authenticator(settings, AlbKeyStore())  # type: ignore[misc]
+
+
+def test_authenticate_headers_takes_the_groups_provider_by_keyword_only():
+    with pytest.raises(TypeError):
+        authenticate_headers({}, lambda user: ["admin"])  # type: ignore[misc]

@@ -1,4 +1,4 @@
-"""Pins of settings resolution (issue 14): precedence, the ARN list forms, type checks, empty means unset."""
+"""Settings resolution: precedence, the ARN list forms, type checks, empty means unset; bad values refused."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ import pytest
 
 from streamlit_alb_auth import errors
 from streamlit_alb_auth.config import resolve_settings
+from streamlit_alb_auth.testing import LocalAlbSigner
+from streamlit_alb_auth.verify import AlbArn
+
+SIGNER = LocalAlbSigner()
+ARABIC_INDIC_DIGITS = "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662"
 
 ARN_1 = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/one/0123456789abcdef"
 ARN_2 = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/two/0123456789abcdef"
@@ -117,7 +122,7 @@ def test_a_missing_secrets_file_is_believed_for_two_seconds_then_looked_for_agai
         streamlit_config.set_option("secrets.files", previous)
 
 
-# Pins of settings checked at resolution (issue 14, after issue 10 item 15 and issue 11's settings).
+# Settings checked at resolution: each bad value fails at once.
 #
 # Each bad value fails ``resolve_settings`` at once, naming the setting and its source, never the value.
 
@@ -201,7 +206,7 @@ def test_a_groups_provider_must_be_callable():
 
 
 def test_the_same_groups_provider_redefined_is_the_same_provider():
-    from streamlit_alb_auth.session import provider_identity
+    from streamlit_alb_auth.fingerprint import provider_identity
 
     def provider(user):
         return ["a"]
@@ -241,3 +246,43 @@ def test_valid_values_pass_unchanged():
     assert settings.alb_arns == (ARN,)
     assert settings.user_pool_id == "eu-west-1_AbC123"
     assert settings.key_url == "http://127.0.0.1:9000/keys"
+
+
+def test_non_ascii_digits_are_not_an_arn_or_a_pool_id():
+    arn = f"arn:aws:elasticloadbalancing:us-east-1:{ARABIC_INDIC_DIGITS}:loadbalancer/app/a/0123456789abcdef"
+    with pytest.raises(errors.ConfigurationError):
+        AlbArn.parse(arn)
+    with pytest.raises(errors.ConfigurationError):
+        AlbArn.parse(SIGNER.alb_arn.replace("us-east-1", "us-east-\u0661"))
+    with pytest.raises(errors.ConfigurationError, match="user_pool_id"):
+        resolve_settings({"user_pool_id": "us-east-\u0661_Pool"}, environ={}, secrets={})
+
+
+@pytest.mark.parametrize(
+    ("source", "setting"),
+    [
+        ({"alb_arn": "arn:aws:s3:::bucket"}, "alb_arn"),
+        ({"alb_arn": [SIGNER.alb_arn, "not-an-arn"]}, "alb_arn"),
+        ({"key_url": "http://keys.example.com"}, "key_url"),
+        ({"jwks_url": "https://keys.example.com\\@127.0.0.1/"}, "jwks_url"),
+        ({"oidc_issuer": "https://idp.example.com/ x"}, "oidc_issuer"),
+        ({"userinfo_url": "https://u:p@idp.example.com/userinfo"}, "userinfo_url"),
+        ({"issuer": "https://idp.example.com/\n"}, "issuer"),
+        ({"user_pool_id": "not-a-pool"}, "user_pool_id"),
+        ({"groups_claim": "two words"}, "groups_claim"),
+        ({"userinfo": "maybe"}, "userinfo"),
+        ({"groups_provider": "not callable"}, "groups_provider"),
+    ],
+)
+def test_a_bad_setting_is_named_at_once(source, setting):
+    with pytest.raises(errors.ConfigurationError) as raised:
+        resolve_settings(source, environ={}, secrets={})
+    assert raised.value.setting == setting
+    assert setting in str(raised.value)
+
+
+def test_the_source_of_a_bad_setting_is_named():
+    with pytest.raises(errors.ConfigurationError, match="ALB_AUTH_ALB_ARN variable"):
+        resolve_settings({}, environ={"ALB_AUTH_ALB_ARN": "arn:nope"}, secrets={})
+    with pytest.raises(errors.ConfigurationError, match=r"\[alb_auth\] key_url secret"):
+        resolve_settings({}, environ={}, secrets={"key_url": "ftp://x"})

@@ -127,7 +127,7 @@ def test_the_old_key_fetch_names_are_deprecated_aliases_of_the_fetch_errors():
     assert "KeyFetchError" not in streamlit_alb_auth.__all__
 
 
-# Pins of the ALB key store's behaviour (issue 14): each test fails when one check goes missing.
+# Each check of the key store pinned: each test fails when one check goes missing.
 #
 # Through public interfaces only (``AlbKeyStore.get``, ``len``, ``clear``, ``AlbJwtVerifier``), against
 # real loopback HTTP servers, with a hand-moved clock where time matters.

@@ -1,4 +1,5 @@
-"""Every real ALB token in fixtures/real-alb/alb_tokens/, verified with its real key, read through AlbUser.
+"""AlbUser: claim normalisation, and every real ALB token in fixtures/real-alb/alb_tokens/, verified with
+its real key, read through it.
 
 The tokens are data from real ALBs in front of Cognito, Entra ID, Google, Auth0 and others (origins in
 SOURCES.json); they are expired, so the verifier's clock is set to just before each one's ``exp``.
@@ -6,6 +7,7 @@ SOURCES.json); they are expired, so the verifier's clock is set to just before e
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ from helpers.pinning import Reply, ScriptedServer
 from helpers.real_alb import REAL
 
 from streamlit_alb_auth.keys import AlbKeyStore
-from streamlit_alb_auth.user import AlbUser
+from streamlit_alb_auth.user import MAX_PROVIDED_GROUPS, AlbUser, as_groups, decode_groups, encode_groups
 from streamlit_alb_auth.verify import AlbJwtVerifier
 
 TOKEN_FILES = sorted((REAL / "alb_tokens").glob("*.json"))
@@ -132,3 +134,90 @@ def test_the_issuer_comes_from_the_signed_header_when_the_payload_has_none(key_s
     _, user = verified_user(path, key_server)
     assert "iss" not in user.claims
     assert user.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Hhi4Cqye1"
+
+
+# AlbUser itself: which claims count, and when a user is logged in.
+
+
+def test_only_string_groups_from_a_list_count():
+    assert AlbUser({"sub": "s"}, access_token_claims={"cognito:groups": ["a", 5, None, "b"]}).groups == (
+        "a",
+        "b",
+    )
+    assert AlbUser({"sub": "s"}, access_token_claims={"cognito:groups": {"a": 1}}).groups == ()
+
+
+def test_username_prefers_the_verified_data_token():
+    access = {"username": "from-access"}
+    assert (
+        AlbUser({"sub": "s", "username": "u", "cognito:username": "c"}, access_token_claims=access).username
+        == "u"
+    )
+    assert AlbUser({"sub": "s", "cognito:username": "c", "preferred_username": "p"}).username == "c"
+    assert AlbUser({"sub": "s", "preferred_username": "p"}, access_token_claims=access).username == "p"
+    assert AlbUser({"sub": "s", "username": ""}, access_token_claims=access).username == "from-access"
+    assert AlbUser({"sub": "s"}).username is None
+
+
+def test_a_user_without_sub_is_not_logged_in():
+    assert AlbUser({"sub": ""}).is_logged_in is False
+    assert AlbUser({"email": "a@example.com"}).is_logged_in is False
+    assert repr(AlbUser({"email": "a@example.com"})) == "AlbUser(is_logged_in=False)"
+
+
+def test_the_mapping_is_is_logged_in_then_each_claim_once():
+    # Claim names arrive from JSON, as in a real token; a claim may not pose as is_logged_in.
+    claims = json.loads('{"sub": "s", "email": "a@example.com", "name": "Ada", "is_logged_in": "forged"}')
+    user = AlbUser(claims)
+    assert list(user) == ["is_logged_in", "sub", "email", "name"]
+    assert len(user) == 4
+    assert user["is_logged_in"] is True and user["sub"] == "s"
+    assert user.to_dict() == {"is_logged_in": True, "sub": "s", "email": "a@example.com", "name": "Ada"}
+
+
+def test_a_groups_provider_may_return_up_to_the_cap_and_no_more():
+    assert as_groups(["g"] * MAX_PROVIDED_GROUPS) == ("g",) * MAX_PROVIDED_GROUPS
+    assert as_groups("admin") == ("admin",)
+    with pytest.raises(ValueError, match=f"more than {MAX_PROVIDED_GROUPS}"):
+        as_groups(itertools.repeat("g"))
+    with pytest.raises(TypeError):
+        as_groups({"admin": False})
+    with pytest.raises(TypeError):
+        as_groups(["admin", 5])
+
+
+def test_is_logged_in_is_found_by_a_key_built_at_run_time():
+    user = AlbUser(json.loads('{"sub": "s", "is_logged_in": "forged"}'))
+    assert user["".join(["is_", "logged_in"])] is True  # not the same string object as the literal
+
+
+def test_an_endless_groups_provider_is_read_one_past_the_cap_and_no_further():
+    pulled = 0
+
+    def endless():
+        nonlocal pulled
+        while True:
+            pulled += 1
+            yield "g"
+
+    with pytest.raises(ValueError):
+        as_groups(endless())
+    assert pulled == MAX_PROVIDED_GROUPS + 1
+
+
+def test_a_machine_client_is_named_by_the_first_non_empty_id_claim():
+    machine = AlbUser({"sub": "svc", "client_id": "", "azp": "reports-agent"}, machine=True)
+    assert machine.is_machine and machine.client_id == "reports-agent"
+    assert "client_id='reports-agent'" in repr(machine) and repr(machine).endswith("machine)")
+    person = AlbUser({"sub": "s", "email": "a@example.com", "azp": "reports-agent"})
+    assert person.client_id is None and "machine" not in repr(person)
+
+
+def test_the_access_token_claims_read_as_a_mapping():
+    user = AlbUser({"sub": "s"}, access_token_claims={"scope": "openid"})
+    assert dict(user.access_token_claims) == {"scope": "openid"}
+
+
+def test_groups_decode_exactly_what_was_encoded_and_nothing_else():
+    assert decode_groups(encode_groups(("a,b", "100%", "c"))) == ("a,b", "100%", "c")
+    assert decode_groups("") == () and decode_groups(None) == () and decode_groups(5) == ()

@@ -414,12 +414,12 @@ def test_verify_module_does_not_import_streamlit():
     assert result.stdout.strip() == "False"
 
 
-# Pins of the data-token verifier's behaviour (issue 14): size cap, leeway, times, the verified-token cache.
+# Each check of the verifier pinned: size cap, leeway, times, the verified-token cache.
 #
 # Through ``AlbJwtVerifier`` with a hand-moved clock and a real loopback key server.
 
 
-CLAIMS_PINS_VERIFY = {"sub": "sub-ada", "email": "ada@example.com"}
+SHORT_CLAIMS = {"sub": "sub-ada", "email": "ada@example.com"}
 
 
 @pytest.fixture
@@ -450,23 +450,21 @@ def test_the_default_size_cap_is_16_kib_inclusive(signer, make_verifier, clock):
     with pytest.raises(errors.TokenTooLargeError):
         verifier.verify("a" * (16 * 1024 + 1))
     # A real token just under the cap (padded segments grow in steps of 4) verifies.
-    token = signer.sign({**CLAIMS_PINS_VERIFY, "pad": ""}, now=clock.now)
-    token = signer.sign(
-        {**CLAIMS_PINS_VERIFY, "pad": "x" * ((16 * 1024 - len(token)) * 3 // 4 - 3)}, now=clock.now
-    )
+    token = signer.sign({**SHORT_CLAIMS, "pad": ""}, now=clock.now)
+    token = signer.sign({**SHORT_CLAIMS, "pad": "x" * ((16 * 1024 - len(token)) * 3 // 4 - 3)}, now=clock.now)
     assert 16 * 1024 - 8 < len(token) <= 16 * 1024
     assert verifier.verify(token)["sub"] == "sub-ada"
 
 
 def test_a_custom_size_cap_is_inclusive(signer, make_verifier, clock):
-    token = signer.sign(CLAIMS_PINS_VERIFY, now=clock.now)
+    token = signer.sign(SHORT_CLAIMS, now=clock.now)
     assert make_verifier(max_token_length=len(token)).verify(token)["sub"] == "sub-ada"
     with pytest.raises(errors.TokenTooLargeError):
         make_verifier(max_token_length=len(token) - 1).verify(token)
 
 
 def test_an_oversized_token_costs_no_key_fetch(signer, make_verifier, key_server, clock):
-    token = signer.sign({**CLAIMS_PINS_VERIFY, "pad": "x" * 20_000}, now=clock.now)
+    token = signer.sign({**SHORT_CLAIMS, "pad": "x" * 20_000}, now=clock.now)
     with pytest.raises(errors.TokenTooLargeError):
         make_verifier().verify(token)
     assert key_server.fetches() == 0
@@ -474,20 +472,18 @@ def test_an_oversized_token_costs_no_key_fetch(signer, make_verifier, key_server
 
 def test_the_default_leeway_is_30_seconds(signer, make_verifier, clock):
     verifier = make_verifier()
-    assert verifier.verify(alb_token(signer, alb_header(signer, exp=clock.now - 29.5), CLAIMS_PINS_VERIFY))
+    assert verifier.verify(alb_token(signer, alb_header(signer, exp=clock.now - 29.5), SHORT_CLAIMS))
     with pytest.raises(errors.TokenExpiredError, match="expired 30 s ago"):
-        verifier.verify(alb_token(signer, alb_header(signer, exp=clock.now - 30.4), CLAIMS_PINS_VERIFY))
+        verifier.verify(alb_token(signer, alb_header(signer, exp=clock.now - 30.4), SHORT_CLAIMS))
     assert verifier.verify(
-        alb_token(
-            signer, alb_header(signer, exp=clock.now + 60), {**CLAIMS_PINS_VERIFY, "nbf": clock.now + 29.5}
-        )
+        alb_token(signer, alb_header(signer, exp=clock.now + 60), {**SHORT_CLAIMS, "nbf": clock.now + 29.5})
     )
     with pytest.raises(errors.TokenNotYetValidError, match="another 30 s"):
         verifier.verify(
             alb_token(
                 signer,
                 alb_header(signer, exp=clock.now + 60),
-                {**CLAIMS_PINS_VERIFY, "nbf": clock.now + 30.5},
+                {**SHORT_CLAIMS, "nbf": clock.now + 30.5},
             )
         )
 
@@ -496,34 +492,34 @@ def test_the_default_leeway_is_30_seconds(signer, make_verifier, clock):
 def test_a_token_issued_now_or_slightly_ahead_is_accepted(signer, make_verifier, clock, claim):
     verifier = make_verifier()
     for skew in (0, 1, 29):
-        claims = {**CLAIMS_PINS_VERIFY, claim: int(clock.now) + skew}
+        claims = {**SHORT_CLAIMS, claim: int(clock.now) + skew}
         assert verifier.verify(signer.sign(claims, now=clock.now))["sub"] == "sub-ada"
     with pytest.raises(errors.TokenNotYetValidError):
-        verifier.verify(signer.sign({**CLAIMS_PINS_VERIFY, claim: int(clock.now) + 31}, now=clock.now))
+        verifier.verify(signer.sign({**SHORT_CLAIMS, claim: int(clock.now) + 31}, now=clock.now))
 
 
 def test_a_custom_leeway_applies_to_exp_and_nbf(signer, make_verifier, clock):
     verifier = make_verifier(leeway=5)
-    assert verifier.verify(signer.sign(CLAIMS_PINS_VERIFY, now=clock.now - 124, expires_in=120))
+    assert verifier.verify(signer.sign(SHORT_CLAIMS, now=clock.now - 124, expires_in=120))
     with pytest.raises(errors.TokenExpiredError):
-        verifier.verify(signer.sign(CLAIMS_PINS_VERIFY, now=clock.now - 126, expires_in=120))
-    assert verifier.verify(signer.sign({**CLAIMS_PINS_VERIFY, "nbf": clock.now + 4}, now=clock.now))
+        verifier.verify(signer.sign(SHORT_CLAIMS, now=clock.now - 126, expires_in=120))
+    assert verifier.verify(signer.sign({**SHORT_CLAIMS, "nbf": clock.now + 4}, now=clock.now))
     with pytest.raises(errors.TokenNotYetValidError):
-        verifier.verify(signer.sign({**CLAIMS_PINS_VERIFY, "nbf": clock.now + 6}, now=clock.now))
+        verifier.verify(signer.sign({**SHORT_CLAIMS, "nbf": clock.now + 6}, now=clock.now))
 
 
 def test_the_latest_of_nbf_and_iat_counts(signer, make_verifier, clock):
     verifier = make_verifier()
     for claims in ({"nbf": clock.now, "iat": clock.now + 60}, {"nbf": clock.now + 60, "iat": clock.now}):
         with pytest.raises(errors.TokenNotYetValidError):
-            verifier.verify(signer.sign({**CLAIMS_PINS_VERIFY, **claims}, now=clock.now))
+            verifier.verify(signer.sign({**SHORT_CLAIMS, **claims}, now=clock.now))
 
 
 def test_a_payload_without_exp_uses_the_header_exp(signer, make_verifier, clock):
     verifier = make_verifier()
-    fresh = alb_token(signer, alb_header(signer, exp=clock.now + 60), CLAIMS_PINS_VERIFY)
-    assert verifier.verify(fresh) == CLAIMS_PINS_VERIFY
-    stale = alb_token(signer, alb_header(signer, exp=clock.now - 60), CLAIMS_PINS_VERIFY)
+    fresh = alb_token(signer, alb_header(signer, exp=clock.now + 60), SHORT_CLAIMS)
+    assert verifier.verify(fresh) == SHORT_CLAIMS
+    stale = alb_token(signer, alb_header(signer, exp=clock.now - 60), SHORT_CLAIMS)
     with pytest.raises(errors.TokenExpiredError):
         verifier.verify(stale)
 
@@ -531,12 +527,12 @@ def test_a_payload_without_exp_uses_the_header_exp(signer, make_verifier, clock)
 def test_the_earlier_of_header_and_payload_exp_counts(signer, make_verifier, clock):
     verifier = make_verifier()
     header_stale = alb_token(
-        signer, alb_header(signer, exp=clock.now - 60), {**CLAIMS_PINS_VERIFY, "exp": clock.now + 60}
+        signer, alb_header(signer, exp=clock.now - 60), {**SHORT_CLAIMS, "exp": clock.now + 60}
     )
     with pytest.raises(errors.TokenExpiredError):
         verifier.verify(header_stale)
     payload_stale = alb_token(
-        signer, alb_header(signer, exp=clock.now + 60), {**CLAIMS_PINS_VERIFY, "exp": clock.now - 60}
+        signer, alb_header(signer, exp=clock.now + 60), {**SHORT_CLAIMS, "exp": clock.now - 60}
     )
     with pytest.raises(errors.TokenExpiredError):
         verifier.verify(payload_stale)
@@ -546,7 +542,7 @@ def test_the_earlier_of_header_and_payload_exp_counts(signer, make_verifier, clo
 @pytest.mark.parametrize("value", ["soon", True, [1], None])
 def test_a_time_claim_that_is_not_a_number_is_malformed(signer, make_verifier, clock, where, value):
     header = alb_header(signer, exp=clock.now + 60)
-    payload = dict(CLAIMS_PINS_VERIFY)
+    payload = dict(SHORT_CLAIMS)
     if where == "header":
         header["exp"] = value
     else:
@@ -563,18 +559,18 @@ def test_a_header_without_exp_is_malformed(signer, make_verifier, clock):
     header = alb_header(signer, exp=0)
     del header["exp"]
     with pytest.raises(errors.MalformedTokenError):
-        make_verifier().verify(alb_token(signer, header, {**CLAIMS_PINS_VERIFY, "exp": clock.now + 60}))
+        make_verifier().verify(alb_token(signer, header, {**SHORT_CLAIMS, "exp": clock.now + 60}))
 
 
 def test_a_huge_integer_time_is_malformed(signer, make_verifier, clock):
-    token = alb_token(signer, alb_header(signer, exp=clock.now + 60), {**CLAIMS_PINS_VERIFY, "iat": 10**400})
+    token = alb_token(signer, alb_header(signer, exp=clock.now + 60), {**SHORT_CLAIMS, "iat": 10**400})
     with pytest.raises(errors.MalformedTokenError):
         make_verifier().verify(token)
 
 
 def test_a_cached_token_is_checked_against_the_clock_each_time(signer, make_verifier, clock):
     verifier = make_verifier()
-    token = signer.sign({**CLAIMS_PINS_VERIFY, "nbf": clock.now}, now=clock.now, expires_in=60)
+    token = signer.sign({**SHORT_CLAIMS, "nbf": clock.now}, now=clock.now, expires_in=60)
     assert verifier.verify(token)
     clock.now += 60 + 31
     with pytest.raises(errors.TokenExpiredError):
@@ -583,7 +579,7 @@ def test_a_cached_token_is_checked_against_the_clock_each_time(signer, make_veri
 
 def test_a_cached_token_that_is_not_yet_valid_stays_so(signer, make_verifier, clock):
     verifier = make_verifier()
-    token = signer.sign({**CLAIMS_PINS_VERIFY, "nbf": clock.now + 20}, now=clock.now, expires_in=600)
+    token = signer.sign({**SHORT_CLAIMS, "nbf": clock.now + 20}, now=clock.now, expires_in=600)
     assert verifier.verify(token)
     clock.now -= 20  # the clock stepped back (NTP): the cached token must not be accepted early
     with pytest.raises(errors.TokenNotYetValidError):
@@ -592,7 +588,7 @@ def test_a_cached_token_that_is_not_yet_valid_stays_so(signer, make_verifier, cl
 
 def test_the_verified_cache_evicts_the_least_recently_used(signer, make_verifier, store, key_server, clock):
     verifier = make_verifier(verified_cache_size=2)
-    tokens = {name: signer.sign({**CLAIMS_PINS_VERIFY, "n": name}, now=clock.now) for name in "ABC"}
+    tokens = {name: signer.sign({**SHORT_CLAIMS, "n": name}, now=clock.now) for name in "ABC"}
     verifier.verify(tokens["A"])
     verifier.verify(tokens["B"])
     verifier.verify(tokens["A"])  # A is now the most recently used
@@ -608,7 +604,7 @@ def test_the_verified_cache_evicts_the_least_recently_used(signer, make_verifier
 
 def test_a_rejected_token_is_not_cached(signer, make_verifier, clock, key_server):
     verifier = make_verifier()
-    forged = LocalAlbSigner(alb_arn=signer.alb_arn, kid=signer.kid).sign(CLAIMS_PINS_VERIFY, now=clock.now)
+    forged = LocalAlbSigner(alb_arn=signer.alb_arn, kid=signer.kid).sign(SHORT_CLAIMS, now=clock.now)
     for _ in range(2):
         with pytest.raises(errors.InvalidSignatureError):
             verifier.verify(forged)
@@ -630,7 +626,7 @@ def kid_variants() -> list[str]:
 @pytest.mark.parametrize("kid", kid_variants())
 def test_a_kid_must_be_a_uuid_exactly(signer, make_verifier, key_server, clock, kid):
     with pytest.raises(errors.InvalidKidError):
-        make_verifier().verify(signer.sign(CLAIMS_PINS_VERIFY, header={"kid": kid}, now=clock.now))
+        make_verifier().verify(signer.sign(SHORT_CLAIMS, header={"kid": kid}, now=clock.now))
     assert key_server.fetches() == 0
 
 
@@ -640,7 +636,7 @@ def test_a_kid_in_any_hex_case_is_a_uuid(key_server, store, clock):
     verifier = AlbJwtVerifier(
         alb_arn=upper.alb_arn, key_url=key_server.alb_key_url, key_store=store, clock=clock
     )
-    assert verifier.verify(upper.sign(CLAIMS_PINS_VERIFY, now=clock.now))["sub"] == "sub-ada"
+    assert verifier.verify(upper.sign(SHORT_CLAIMS, now=clock.now))["sub"] == "sub-ada"
 
 
 ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/my-alb/0123456789abcdef"
