@@ -36,7 +36,7 @@ from typing import Any
 
 import jwt
 
-from streamlit_alb_auth.access_token import MAX_ACCESS_TOKEN_LENGTH
+from streamlit_alb_auth.access_token import CLIENT_CLAIMS, MAX_ACCESS_TOKEN_LENGTH
 from streamlit_alb_auth.config import DEFAULT_BEARER_GROUPS_CLAIM, AlbAuthSettings
 from streamlit_alb_auth.errors import (
     ClientMismatchError,
@@ -57,7 +57,7 @@ from streamlit_alb_auth.user import MAX_PROVIDED_GROUPS, AlbUser, claim_at
 BEARER_ALGORITHM = "RS256"
 VERIFIED_TOKENS = 1024
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")  # alg none: no signature
-_AUDIENCE_CLAIMS = ("client_id", "azp", "cid")
+_AUDIENCE_CLAIMS = CLIENT_CLAIMS  # the access token's: one list of where a client is named
 
 # digest -> (the verified machine, its exp, the verifier that verified it); oldest first.
 _verified: collections.OrderedDict[str, tuple[AlbUser, float, BearerVerifier]] = collections.OrderedDict()
