@@ -216,11 +216,18 @@ def _record_sent_frames(page) -> list[bytes]:
     return frames
 
 
-def _sent_the_trigger(frames: list[bytes]) -> bool:
+def _sent_the_trigger(page, frames: list[bytes]) -> bool:
     # The rerun request carries the trigger as JSON inside the protobuf. Whether Python gets
     # to act on it before the page leaves is a race that AppTest covers instead; what matters
-    # here is that the click told Python before navigating.
-    return any(b'"event":"logout"' in frame for frame in frames)
+    # here is that the click told Python. Playwright reports a sent frame as an event that can
+    # reach this thread after the navigation it preceded: wait for it (events are delivered while
+    # Playwright waits), within the suite's condition timeout.
+    deadline = time.monotonic() + 60
+    while not any(b'"event":"logout"' in frame for frame in frames):
+        if time.monotonic() > deadline:
+            return False
+        page.wait_for_timeout(50)
+    return True
 
 
 def test_keyboard_user_can_focus_and_press_the_button(component_server, component_page):
@@ -249,7 +256,7 @@ def test_keyboard_user_can_focus_and_press_the_button(component_server, componen
         page.keyboard.press("Enter")
     assert logout_requests == [f"{url}/cognito/logout"]
     assert page.url == f"{url}/cognito/logout"
-    assert _sent_the_trigger(frames)
+    assert _sent_the_trigger(page, frames)
 
 
 def test_sidebar_button_navigates_the_top_level_page(component_server, component_page):
@@ -273,7 +280,7 @@ def test_sidebar_button_navigates_the_top_level_page(component_server, component
     assert navigation.value.request.is_navigation_request()
     assert navigation.value.request.frame == page.main_frame
     assert page.url == target
-    assert _sent_the_trigger(frames)
+    assert _sent_the_trigger(page, frames)
 
 
 # Computed styles of the given button, or of the focused one, looking into shadow roots (ours
