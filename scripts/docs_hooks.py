@@ -1,7 +1,7 @@
 """MkDocs hooks (``hooks:`` in mkdocs.yml): what the docs site takes from the code at build time.
 
 ``<!-- settings-table -->`` on a page becomes the settings table, rendered from the definitions in
-``streamlit_alb_auth/config.py`` (names, environment variables, the secrets section and ``SETTING_HELP``),
+``streamlit_alb_auth/config.py`` (names, environment variables, the secrets section) and ``settings_help.py``,
 so the documented settings are the ones the code reads. A setting without help fails the build.
 
 ``python scripts/docs_hooks.py`` prints the same table, for the README
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamlit_alb_auth import config
+from streamlit_alb_auth import config, settings_help
 
 SETTINGS_TABLE_MARKER = "<!-- settings-table -->"
 
@@ -23,7 +23,7 @@ def _with_form(text: str, form: str) -> str:
 
 def settings_table() -> str:
     """The Markdown table of every setting, in ``SETTING_HELP``'s order."""
-    help_for = config.SETTING_HELP
+    help_for = settings_help.SETTING_HELP
     undocumented = [name for name in config.SETTING_NAMES if name not in help_for]
     unknown = [name for name in help_for if name not in (*config.SETTING_NAMES, *config.ARGUMENT_ONLY)]
     if undocumented or unknown:
