@@ -290,3 +290,21 @@ def test_the_middleware_takes_its_options_by_name(settings):
 
     with pytest.raises(TypeError):
         AlbAuthMiddleware(app, ["/ping"])  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("bearer_configured", [False, True])
+def test_a_bearer_token_on_the_agent_api_meets_the_machine_door_only_when_bearer_issuer_is_set(
+    settings, bearer_configured
+):
+    machine = {
+        "bearer_issuer": "https://issuer.example.com",
+        "bearer_audience": "agents",
+        "bearer_jwks_url": "https://issuer.example.com/jwks",  # never fetched: the token is refused first
+    }
+    door = Door(**settings, **(machine if bearer_configured else {}))
+    door.call("lifespan")  # installs the st.user mapping the agent API needs
+    sent = door.call("http", "/_stcore/agent/interact", {"authorization": "Bearer not-a-jwt"})
+    assert [scope["type"] for scope in door.reached] == ["lifespan"]
+    assert sent[0]["status"] == 401
+    challenge = dict(sent[0]["headers"]).get(b"www-authenticate", b"")
+    assert challenge.startswith(b"Bearer") is bearer_configured
