@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
+from streamlit_alb_auth.devserver.machines import MACHINE_CLIENT_ID
 from streamlit_alb_auth.testing import stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,3 +129,13 @@ def context(browser: object) -> Iterator[object]:
     context.set_default_timeout(CONDITION_SECONDS * 1000)
     yield context
     context.close()
+
+
+def printed_secret(log: Path) -> str:
+    """The machine client's secret from ``dev --machine-clients``'s banner, which follows the health check
+    the server fixtures wait for: wait for it too."""
+    deadline = time.monotonic() + CONDITION_SECONDS
+    while not (found := re.findall(rf"client id {MACHINE_CLIENT_ID}, secret (\S+) ", log.read_text())):
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+    return found[0]

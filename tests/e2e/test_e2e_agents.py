@@ -7,14 +7,12 @@ stand-in only a token the issuer signed opens anything. A person in a browser is
 from __future__ import annotations
 
 import re
-import time
 import uuid
-from pathlib import Path
 
 import jwt
 import pytest
 import requests
-from conftest import CONDITION_SECONDS
+from conftest import printed_secret
 from cryptography.hazmat.primitives.asymmetric import rsa
 from playwright.sync_api import expect
 
@@ -56,14 +54,6 @@ navigation([
     Page(admin, title="Admin", groups=["admin"]),
 ]).run()
 """
-
-
-def printed_secret(log: Path) -> str:
-    deadline = time.monotonic() + CONDITION_SECONDS
-    while not (found := re.findall(rf"client id {MACHINE_CLIENT_ID}, secret (\S+) ", log.read_text())):
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
-    return found[0]
 
 
 def interact(url: str, token: str, **body: str) -> str:

@@ -3,28 +3,14 @@ a machine client runs it (token from /oauth2/token, then the agent API with it),
 
 from __future__ import annotations
 
-import re
-import time
-from pathlib import Path
-
 import pytest
 import requests
-from conftest import CONDITION_SECONDS
+from conftest import printed_secret
 
 from streamlit_alb_auth.devserver.machines import MACHINE_CLIENT_ID, MACHINE_SCOPE, TOKEN_PATH
 
 pytestmark = pytest.mark.e2e
 APP = 'import streamlit as st\n\nst.title("Agents welcome")\n'
-
-
-def printed_secret(log: Path) -> str:
-    """The banner's secret: the banner follows the health check the fixture waits for, so wait for it."""
-    deadline = time.monotonic() + CONDITION_SECONDS
-    while not (found := re.findall(rf"client id {MACHINE_CLIENT_ID}, secret (\S+) ", log.read_text())):
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
-    [secret] = found
-    return secret
 
 
 def test_a_client_credentials_token_opens_the_agent_api_and_nothing_else(start_dev_server, tmp_path):
