@@ -15,9 +15,6 @@ in ``userinfo`` mode, where its check would be a userinfo call).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import threading
 import time
@@ -25,21 +22,26 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+import jwt
+
+from streamlit_alb_auth.access_token import MAX_ACCESS_TOKEN_LENGTH
 from streamlit_alb_auth.errors import AlbAuthError, log_safe
 from streamlit_alb_auth.templates.logout_lambda import JWT, global_sign_out
 
 if TYPE_CHECKING:
     from streamlit_alb_auth.access_token import IdpVerifier
 
-MAX_TOKEN_LENGTH = 16 * 1024
+MAX_TOKEN_LENGTH = MAX_ACCESS_TOKEN_LENGTH
 WORKERS = 2
 QUEUE = 8
 WARN_EVERY = 60.0
 _LOGGER = logging.getLogger("streamlit_alb_auth")
 
 
-def _segment(text: str) -> Any:
-    return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+def _unverified_claims(token: str) -> dict[str, Any]:
+    """The payload, unverified (PyJWT's reader: a JSON object header and payload, or ``DecodeError``)."""
+    jwt.get_unverified_header(token)
+    return jwt.decode(token, options={"verify_signature": False})
 
 
 def revocable(token: str, *, now: float | None = None) -> str:
@@ -50,12 +52,9 @@ def revocable(token: str, *, now: float | None = None) -> str:
     """
     if not token or len(token) > MAX_TOKEN_LENGTH or not JWT.fullmatch(token):
         return "not a JWT of sane size"
-    header, claims, _ = token.split(".")
     try:
-        header, claims = _segment(header), _segment(claims)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return "not a JWT with JSON header and claims"
-    if not isinstance(header, dict) or not isinstance(claims, dict):
+        claims = _unverified_claims(token)
+    except jwt.PyJWTError:
         return "not a JWT with JSON header and claims"
     expires, sub = claims.get("exp"), claims.get("sub")
     if not isinstance(sub, str) or not isinstance(expires, int | float) or isinstance(expires, bool):
@@ -113,7 +112,7 @@ class Revocations:
     def _revoke(self, url: str, token: str) -> bool:
         verifier = self.access_tokens
         if verifier is not None and not verifier.use_userinfo:
-            sub = _segment(token.split(".")[1])["sub"]
+            sub = _unverified_claims(token)["sub"]
             try:
                 verifier.check(token, expected_sub=sub)
             except AlbAuthError as error:
