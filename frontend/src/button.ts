@@ -26,7 +26,7 @@ function element(tag: string, className: string): HTMLElement {
 /**
  * A native-looking <button>, reused across reruns (Streamlit calls the renderer again with the
  * same parentElement whenever `data` changes). `onClick` runs before the page leaves; the page
- * waits for the promise it may return, but never more than SEND_MS.
+ * waits for the promise it may return and for one timer tick after it, never more than SEND_MS.
  */
 export function renderButton(data: ButtonData, parent: HTMLElement | ShadowRoot, onClick: () => unknown): void {
   const wrap = part(parent, ".st-alb-wrap", () => element("span", "st-alb-wrap"));
@@ -67,10 +67,14 @@ export function renderButton(data: ButtonData, parent: HTMLElement | ShadowRoot,
   button.onclick = () => {
     if (href === null) return;
     button.onclick = null;
-    // Trigger first so a path that stays inside the app still clears the user. Streamlit sends
-    // it on its next tick (the returned promise); the cap means a closing websocket can never
+    // Trigger first so a path that stays inside the app still clears the user. Streamlit 1.67
+    // queues the trigger and sends it from a zero-delay timer that the call schedules; its
+    // component wrapper returns nothing to wait on. Timers of equal delay run in the order they
+    // were set, so one set after the call runs once the trigger is on the websocket. Leaving any
+    // sooner loses the trigger whenever the navigation commits first. A promise, if a later
+    // Streamlit returns one, is waited for as well; the cap means a closing websocket can never
     // hold up the logout itself.
-    const sent = Promise.resolve(onClick());
+    const sent = Promise.resolve(onClick()).then(() => new Promise((done) => setTimeout(done, 0)));
     void Promise.race([sent, new Promise((done) => setTimeout(done, SEND_MS))]).finally(() => navigate(href));
   };
 }

@@ -205,35 +205,34 @@ def _tab_to(page, button) -> None:
     pytest.fail("Tab never reached the button")
 
 
-def _record_sent_frames(page) -> list[bytes]:
-    """What the page sends Streamlit over its websocket (protobuf BackMsgs, as raw bytes)."""
-    frames: list[bytes] = []
+# Installed in the page just before the click. It notes in localStorage (same origin as the
+# routed logout page, so it outlives the navigation) whether the websocket carried the logout
+# trigger before the page left. Then it stretches every zero-delay timer to 150 ms, keeping their
+# order: the navigation then commits long before such a timer runs, so a button that leaves
+# without waiting for Streamlit's send (a zero-delay timer in 1.67) loses the trigger every time
+# instead of once in a while under load.
+WATCH_THE_TRIGGER = """() => {
+  localStorage.removeItem("st-alb-trigger-sent");
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    const text = typeof data === "string" ? data : new TextDecoder().decode(data);
+    if (text.includes('"event":"logout"')) localStorage.setItem("st-alb-trigger-sent", "yes");
+    return send.call(this, data);
+  };
+  const later = window.setTimeout;
+  window.setTimeout = (run, ms, ...rest) => later(run, ms ? ms : 150, ...rest);
+}"""
 
-    def watch(websocket) -> None:
-        websocket.on("framesent", lambda f: frames.append(f if isinstance(f, bytes) else f.encode()))
 
-    page.on("websocket", watch)
-    return frames
-
-
-def _sent_the_trigger(page, frames: list[bytes]) -> bool:
-    # The rerun request carries the trigger as JSON inside the protobuf. Whether Python gets
-    # to act on it before the page leaves is a race that AppTest covers instead; what matters
-    # here is that the click told Python. Playwright reports a sent frame as an event that can
-    # reach this thread after the navigation it preceded: wait for it (events are delivered while
-    # Playwright waits), within the suite's condition timeout.
-    deadline = time.monotonic() + 60
-    while not any(b'"event":"logout"' in frame for frame in frames):
-        if time.monotonic() > deadline:
-            return False
-        page.wait_for_timeout(50)
-    return True
+def _sent_the_trigger_before_leaving(page) -> bool:
+    # Whether Python acts on the trigger before the page leaves is a race AppTest covers instead;
+    # what matters here is that the click told Python before the page left.
+    return page.evaluate('() => localStorage.getItem("st-alb-trigger-sent")') == "yes"
 
 
 def test_keyboard_user_can_focus_and_press_the_button(component_server, component_page):
     url, _ = component_server
     page = component_page
-    frames = _record_sent_frames(page)
     logout_requests: list[str] = []
 
     def answer_logout(route):
@@ -251,18 +250,18 @@ def test_keyboard_user_can_focus_and_press_the_button(component_server, componen
 
     _tab_to(page, button)
     assert button.evaluate("e => getComputedStyle(e).boxShadow") != "none", "no focus ring"
+    page.evaluate(WATCH_THE_TRIGGER)
 
     with page.expect_navigation(url=f"{url}/cognito/logout"):
         page.keyboard.press("Enter")
     assert logout_requests == [f"{url}/cognito/logout"]
     assert page.url == f"{url}/cognito/logout"
-    assert _sent_the_trigger(page, frames)
+    assert _sent_the_trigger_before_leaving(page)
 
 
 def test_sidebar_button_navigates_the_top_level_page(component_server, component_page):
     url, _ = component_server
     page = component_page
-    frames = _record_sent_frames(page)
     target = f"{url}/cognito/logout?from=sidebar"
     page.route(
         "**/cognito/logout*",
@@ -275,12 +274,13 @@ def test_sidebar_button_navigates_the_top_level_page(component_server, component
     assert tip.text_content() == "Ends the ALB session"
     assert button.get_attribute("aria-describedby") == tip.get_attribute("id")
 
+    page.evaluate(WATCH_THE_TRIGGER)
     with page.expect_navigation(url=target) as navigation:
         button.click()
     assert navigation.value.request.is_navigation_request()
     assert navigation.value.request.frame == page.main_frame
     assert page.url == target
-    assert _sent_the_trigger(page, frames)
+    assert _sent_the_trigger_before_leaving(page)
 
 
 # Computed styles of the given button, or of the focused one, looking into shadow roots (ours
