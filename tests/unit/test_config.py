@@ -102,21 +102,26 @@ def test_settings_are_hashable_and_equal_by_value():
 
 
 def test_a_missing_secrets_file_is_believed_for_two_seconds_then_looked_for_again(tmp_path, monkeypatch):
-    import time
+    import types
 
     import streamlit
     from streamlit import config as streamlit_config
     from streamlit.runtime.secrets import Secrets
 
+    from streamlit_alb_auth import config
+
     secrets_file = tmp_path / "secrets.toml"
     previous = streamlit_config.get_option("secrets.files")
     streamlit_config.set_option("secrets.files", [str(secrets_file)])
     monkeypatch.setattr(streamlit, "secrets", Secrets())
+    now = [1000.0]  # the module's clock, so a slow machine cannot stretch "within two seconds"
+    monkeypatch.setattr(config, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     try:
         assert resolve_settings({}, environ={}).alb_arns == ()
         secrets_file.write_text(f'[alb_auth]\nalb_arn = "{ARN_1}"\n')
+        now[0] += 1.9
         assert resolve_settings({}, environ={}).alb_arns == ()  # within two seconds: not looked for
-        time.sleep(2.2)
+        now[0] += 0.2
         assert resolve_settings({}, environ={}).alb_arns == (ARN_1,)
     finally:
         streamlit_config.set_option("secrets.files", previous)
