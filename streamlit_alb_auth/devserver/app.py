@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
+from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from streamlit_alb_auth.devserver.alb import RENEWED, AlbAuthenticate
 from streamlit_alb_auth.devserver.config import CALLBACK_PATH, SIGNED_OUT_PATH, DevConfig
@@ -24,6 +27,45 @@ SIGNED_OUT_PAGE = (
     resources.files("streamlit_alb_auth.templates").joinpath("signed_out.html").read_text("utf-8")
 )
 AUTHENTICATE = web.AppKey("authenticate", AlbAuthenticate)
+
+# "Application Load Balancer quotas", HTTP header limits: a request line of 16 K, a single header of
+# 16 K, the whole header 64 K. Past them the ALB answers 400 ("Troubleshoot your Application Load
+# Balancers", HTTP 400: "The request header exceeded 16 K per request line, 16 K per single header,
+# or 64 K per entire request header"). aiohttp's own defaults (8190) would refuse what the ALB takes.
+MAX_LINE_BYTES = 16 * 1024
+MAX_HEADER_BYTES = 64 * 1024
+
+
+class _NoRequestBytes(logging.Filter):
+    """aiohttp logs a request it cannot parse with the first 100 bytes of the offending line, which
+    can be somebody's token: keep one line that says what happened, never what was sent."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg, record.args = "refused a request the ALB would refuse (HTTP %s)", (error.code,)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_HTTP_LOG = logging.getLogger("streamlit_alb_auth.devserver.http")
+_HTTP_LOG.addFilter(_NoRequestBytes())
+
+
+def server_options() -> dict[str, Any]:
+    """``web.AppRunner`` keyword arguments that make the stand-in's HTTP server take and refuse the
+    request lines and headers the ALB takes and refuses (the whole header's cap is in ``build_app``)."""
+    return {"max_line_size": MAX_LINE_BYTES, "max_field_size": MAX_LINE_BYTES, "logger": _HTTP_LOG}
+
+
+@web.middleware
+async def _whole_header_cap(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    size = sum(len(name) + len(value) + 4 for name, value in request.raw_headers)  # "name: value\r\n"
+    if size > MAX_HEADER_BYTES:
+        return web.Response(status=400, text="400 Bad Request: the request header is over 64 K")
+    return await handler(request)
 
 
 def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None) -> web.Application:
@@ -99,7 +141,7 @@ def build_app(config: DevConfig, *, logout_handler: LambdaHandler | None = None)
         logout = app_logout
     else:
         logout = LogoutTarget(config, identity_of, logout_handler).handle
-    app = web.Application()
+    app = web.Application(middlewares=[_whole_header_cap])
     app[AUTHENTICATE] = authenticate
     app.cleanup_ctx.append(upstream_client)
     app.add_routes(key_routes(signer, pool))

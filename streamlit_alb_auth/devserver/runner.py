@@ -22,7 +22,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from streamlit_alb_auth.devserver.app import build_app
+from streamlit_alb_auth.devserver.app import build_app, server_options
 from streamlit_alb_auth.devserver.config import DevConfig
 from streamlit_alb_auth.devserver.output import LINE_LIMIT, ChildOutput
 
@@ -141,7 +141,7 @@ async def serve(config: DevConfig, app: Path) -> int:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    runner = web.AppRunner(build_app(config), access_log=None)
+    runner = web.AppRunner(build_app(config), access_log=None, **server_options())
     await runner.setup()
     child: asyncio.subprocess.Process | None = None
     relays: list[asyncio.Task[None]] = []

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -19,19 +20,18 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from helpers.standin import Upstream, _fake_streamlit
+from helpers.standin import Upstream, fake_streamlit_runner
 from helpers.templates import AGENT_PATHS, deployed, machine_rule
 
 from streamlit_alb_auth.cli import build_parser
 from streamlit_alb_auth.devserver import dev_config
-from streamlit_alb_auth.devserver.app import AUTHENTICATE, build_app
+from streamlit_alb_auth.devserver.app import AUTHENTICATE, MAX_LINE_BYTES, build_app, server_options
 from streamlit_alb_auth.devserver.config import DevConfig
 from streamlit_alb_auth.devserver.machines import (
     AGENT_PATH_PREFIX,
     MACHINE_CLIENT_ID,
     MACHINE_SCOPE,
     MACHINE_TOKEN_SECONDS,
-    MAX_TOKEN_BYTES,
     TOKEN_PATH,
 )
 from streamlit_alb_auth.devserver.runner import banner, free_port
@@ -73,7 +73,7 @@ async def stand_in(**settings) -> AsyncIterator[Stand]:
     seen = Upstream()
     config = DevConfig(port=free_port(), streamlit_port=free_port(), **{"machine_clients": True, **settings})
     app = build_app(config)
-    runners = [web.AppRunner(_fake_streamlit(seen)), web.AppRunner(app)]
+    runners = [fake_streamlit_runner(seen), web.AppRunner(app, **server_options())]
     for runner, port in zip(runners, (config.streamlit_port, config.port), strict=True):
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -113,11 +113,11 @@ def signed(stand: Stand, key=None, algorithm: str = "RS256", **changes) -> str:
     return jwt.encode(claims_of(stand, **changes), key, algorithm=algorithm, headers={"kid": stand.pool.kid})
 
 
-def oversized(stand: Stand) -> str:
-    """Signed and otherwise valid, just over the stand-in's cap (and under its HTTP server's 8190)."""
+def padded_to(stand: Stand, length: int) -> str:
+    """A signed, otherwise valid token of about ``length`` characters (a claim pads it)."""
     short = len(signed(stand, padding=""))
-    token = signed(stand, padding="x" * ((MAX_TOKEN_BYTES - short) * 3 // 4 + 8))
-    assert MAX_TOKEN_BYTES < len(token) < 8190 - len("Bearer ")
+    token = signed(stand, padding="x" * ((length - short) * 3 // 4))
+    assert length - 4 <= len(token) <= length, (length, len(token))
     return token
 
 
@@ -195,7 +195,6 @@ REFUSED = {
         ),
     ),
     "ES256": lambda s: signed(s, key=ec.generate_private_key(ec.SECP256R1()), algorithm="ES256"),
-    "oversized": lambda s: oversized(s),
     "not a JWT": lambda s: "not-a-jwt",
 }
 
@@ -207,6 +206,44 @@ def test_the_rule_refuses_with_401_and_a_bearer_challenge(story):
         assert answer.status == 401
         assert answer.headers["WWW-Authenticate"].startswith("Bearer")
         assert stand.upstream.requests == []
+
+    run(scenario)
+
+
+def test_a_token_the_alb_takes_passes_whole_though_over_aiohttps_own_8190_byte_line():
+    """The ALB takes a single header of up to 16 K; the stand-in's server used to stop at 8190."""
+
+    async def scenario(stand: Stand) -> None:
+        token = padded_to(stand, 12 * 1024)
+        answer = await stand.call(token=token)
+        assert answer.status == 200
+        assert stand.upstream.requests[-1]["authorization"] == f"Bearer {token}"
+
+    run(scenario)
+
+
+def test_a_header_over_the_albs_16_k_gets_400_and_no_token_bytes_in_the_log(caplog):
+    async def scenario(stand: Stand) -> None:
+        token = padded_to(stand, MAX_LINE_BYTES + 100)
+        with caplog.at_level(logging.DEBUG, logger="streamlit_alb_auth.devserver.http"):
+            answer = await stand.call(token=token)
+        assert answer.status == 400
+        assert stand.upstream.requests == []
+        logged = "\n".join(record.getMessage() + str(record.exc_text) for record in caplog.records)
+        assert "refused a request the ALB would refuse (HTTP 400)" in logged
+        assert token[:40] not in logged and "xxxx" not in logged and "Traceback" not in caplog.text
+
+    run(scenario)
+
+
+def test_a_whole_header_over_the_albs_64_k_gets_400():
+    async def scenario(stand: Stand) -> None:
+        fillers = {f"X-Filler-{n}": "f" * (12 * 1024) for n in range(6)}  # 72 K
+        answer = await stand.call(token=await stand.token(), **fillers)
+        assert answer.status == 400
+        assert stand.upstream.requests == []
+        del fillers["X-Filler-0"], fillers["X-Filler-1"]  # 48 K: under the cap, so it goes through
+        assert (await stand.call(token=await stand.token(), **fillers)).status == 200
 
     run(scenario)
 

@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 import aiohttp
 from aiohttp import web
 
-from streamlit_alb_auth.devserver.app import build_app
+from streamlit_alb_auth.devserver.app import MAX_HEADER_BYTES, build_app, server_options
 from streamlit_alb_auth.devserver.config import DevConfig
 from streamlit_alb_auth.devserver.runner import free_port
 from streamlit_alb_auth.templates.logout_lambda import LOGOUT_PATH, SESSION_COOKIE
@@ -50,6 +50,13 @@ def _fake_streamlit(seen: Upstream) -> web.Application:
     return app
 
 
+def fake_streamlit_runner(seen: Upstream) -> web.AppRunner:
+    """Tornado, under Streamlit, takes a whole header of up to 64 K and no smaller per-line cap."""
+    return web.AppRunner(
+        _fake_streamlit(seen), max_line_size=MAX_HEADER_BYTES, max_field_size=MAX_HEADER_BYTES
+    )
+
+
 @dataclass
 class Running:
     config: DevConfig
@@ -62,7 +69,7 @@ class Running:
 async def running_stand_in(**settings: Any) -> AsyncIterator[Running]:
     seen = Upstream()
     config = DevConfig(port=free_port(), streamlit_port=free_port(), **settings)
-    runners = [web.AppRunner(_fake_streamlit(seen)), web.AppRunner(build_app(config))]
+    runners = [fake_streamlit_runner(seen), web.AppRunner(build_app(config), **server_options())]
     for runner, port in zip(runners, (config.streamlit_port, config.port), strict=True):
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
