@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from streamlit_alb_auth.doctor import Check, fail, ok, warn
-from streamlit_alb_auth.doctor.revocation import _KEY, _block, _without_block_scalars
+from streamlit_alb_auth.doctor.template_lines import KEY, nested, without_block_scalars
 
 NAME = "machine-rule"
 AGENT_PATH_PREFIX = "/_stcore/agent/"
@@ -137,12 +137,12 @@ def _order_check(rule: Rule, rules: list[Rule]) -> Check:
 
 
 def _yaml_rules(text: str) -> tuple[list[Rule], dict[str, str]]:
-    lines = _without_block_scalars(text.splitlines())
+    lines = without_block_scalars(text.splitlines())
     patterns: dict[str, str] = {}
     rules: list[Rule] = []
     section = ""
     for index, line in enumerate(lines):
-        match = _KEY.match(line)
+        match = KEY.match(line)
         if not match:
             continue
         if not match["indent"]:
@@ -150,10 +150,10 @@ def _yaml_rules(text: str) -> tuple[list[Rule], dict[str, str]]:
             continue
         if len(match["indent"]) != 2 or line.lstrip().startswith("- "):
             continue
-        body = _block(lines, index, 2)
+        body = nested(lines, index, 2)
         if section == "Parameters":
-            found = [m["value"] for m in map(_KEY.match, body) if m and m["key"] == "AllowedPattern"]
-            defaults = [m["value"] for m in map(_KEY.match, body) if m and m["key"] == "Default"]
+            found = [m["value"] for m in map(KEY.match, body) if m and m["key"] == "AllowedPattern"]
+            defaults = [m["value"] for m in map(KEY.match, body) if m and m["key"] == "Default"]
             patterns[match["key"]] = _unquote(found[0]) if found else _unquote((defaults or [""])[0])
         elif section == "Resources" and any(b.strip() == f"Type: {RULE_TYPE}" for b in body):
             rules.append(_yaml_rule(match["key"], body))
@@ -163,7 +163,7 @@ def _yaml_rules(text: str) -> tuple[list[Rule], dict[str, str]]:
 def _yaml_rule(name: str, body: list[str]) -> Rule:
     rule = Rule(name)
     for index, line in enumerate(body):
-        match = _KEY.match(line)
+        match = KEY.match(line)
         if not match:
             continue
         key, value = match["key"], match["value"]
@@ -174,9 +174,9 @@ def _yaml_rule(name: str, body: list[str]) -> Rule:
         elif key == "Values" and "PathPatternConfig" in "".join(body[max(0, index - 2) : index]):
             rule.paths = _yaml_list(value, body, index, len(match["indent"]))
         elif key == "JwtValidationConfig":
-            config = _block(body, index, len(match["indent"]))
+            config = nested(body, index, len(match["indent"]))
             for at, inner in enumerate(config):
-                found = _KEY.match(inner)
+                found = KEY.match(inner)
                 if found and found["key"] in ("Issuer", "JwksEndpoint"):
                     branches = _branches(found["value"], config, at, len(found["indent"]))
                     (rule.issuer if found["key"] == "Issuer" else rule.jwks).extend(branches)
@@ -186,7 +186,7 @@ def _yaml_rule(name: str, body: list[str]) -> Rule:
 def _yaml_list(value: str, body: list[str], index: int, indent: int) -> list[str]:
     if value.startswith("["):
         return [_unquote(item) for item in value.strip("[]").split(",") if item.strip()]
-    items = _block(body, index, indent)
+    items = nested(body, index, indent)
     return [_unquote(item.strip()[2:]) for item in items if item.strip().startswith("- ")]
 
 
@@ -196,7 +196,7 @@ def _branches(value: str, body: list[str], index: int, indent: int) -> list[str]
         items = (
             [item.strip() for item in value[3:].strip().strip("[]").split(",")]
             if "[" in value
-            else [item.strip()[2:] for item in _block(body, index, indent) if item.strip().startswith("- ")]
+            else [item.strip()[2:] for item in nested(body, index, indent) if item.strip().startswith("- ")]
         )
         return [_unquote(re.sub(r"^!Sub\s+", "", item)) for item in items[1:3]]
     return [_unquote(re.sub(r"^!Sub\s+", "", value))]

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from streamlit_alb_auth.doctor import Check, fail, ok, warn
+from streamlit_alb_auth.doctor.template_lines import KEY, nested, parameter_defaults, without_block_scalars
 from streamlit_alb_auth.templates.logout_lambda import SIGN_OUT_SCOPE, plan
 
 NAME = "revocation"
@@ -29,7 +30,6 @@ FIX = (
     "AllowedOAuthScopes (stack.yaml does both; logout.yaml: its Scope parameter)"
 )
 COST = "logout's GlobalSignOut is refused (NotAuthorizedException) and a copied session cookie keeps working"
-_KEY = re.compile(r"^(?P<indent>\s*)(?:- )?(?P<key>[A-Za-z]+):\s*(?P<value>.*?)\s*$")
 
 
 def scope_check(scope: str | None, where: str) -> Check:
@@ -92,23 +92,23 @@ def check_logout_route(env: Mapping[str, str]) -> Check | None:
 
 def _yaml_scopes(text: str) -> tuple[list[str | None], list[list[str]]]:
     """Each Cognito action's Scope (``None`` when it has none) and each ``AllowedOAuthScopes`` list."""
-    lines = _without_block_scalars(text.splitlines())
-    defaults = _yaml_parameter_defaults(lines)
+    lines = without_block_scalars(text.splitlines())
+    defaults = parameter_defaults(lines)
     scopes: list[str | None] = []
     allowed: list[list[str]] = []
     for index, line in enumerate(lines):
-        match = _KEY.match(line)
+        match = KEY.match(line)
         if not match:
             continue
         if match["key"] == "AuthenticateCognitoConfig":
-            block = _block(lines, index, len(match["indent"]) + (2 if line.lstrip().startswith("- ") else 0))
-            found = [m["value"] for m in map(_KEY.match, block) if m and m["key"] == "Scope"]
+            block = nested(lines, index, len(match["indent"]) + (2 if line.lstrip().startswith("- ") else 0))
+            found = [m["value"] for m in map(KEY.match, block) if m and m["key"] == "Scope"]
             scopes.append(_value(found[0], defaults) if found else None)
         elif match["key"] == "AllowedOAuthScopes" and not _machine_client(lines, index, match["indent"]):
             if match["value"].startswith("["):
                 allowed.append([item.strip().strip("'\"") for item in match["value"].strip("[]").split(",")])
             else:
-                block = _block(lines, index, len(match["indent"]))
+                block = nested(lines, index, len(match["indent"]))
                 allowed.append(
                     [item.strip()[2:].strip().strip("'\"") for item in block if item.strip().startswith("- ")]
                 )
@@ -128,50 +128,8 @@ def _machine_client(lines: list[str], index: int, indent: str) -> bool:
             if len(line) - len(line.lstrip()) == depth:
                 siblings.append(line)
             at += step
-    flows = [m["value"] for m in map(_KEY.match, siblings) if m and m["key"] == "AllowedOAuthFlows"]
+    flows = [m["value"] for m in map(KEY.match, siblings) if m and m["key"] == "AllowedOAuthFlows"]
     return bool(flows) and flows[0].strip("[]").replace(" ", "") == "client_credentials"
-
-
-def _without_block_scalars(lines: list[str]) -> list[str]:
-    """The lines, each ``>``/``|`` block's text blanked: a description or inlined code is not a key."""
-    kept, inside = [], -1
-    for line in lines:
-        indent = len(line) - len(line.lstrip())
-        if inside >= 0 and (not line.strip() or indent > inside):
-            kept.append("")
-            continue
-        inside = -1
-        kept.append(line)
-        match = _KEY.match(line)
-        if match and re.fullmatch(r"[>|][-+]?", match["value"]):
-            inside = indent
-    return kept
-
-
-def _block(lines: list[str], index: int, indent: int) -> list[str]:
-    """The lines nested under ``lines[index]`` (indented deeper than ``indent``)."""
-    block = []
-    for line in lines[index + 1 :]:
-        if line.strip() and len(line) - len(line.lstrip()) <= indent:
-            break
-        block.append(line)
-    return block
-
-
-def _yaml_parameter_defaults(lines: list[str]) -> dict[str, str]:
-    defaults: dict[str, str] = {}
-    try:
-        start = next(i for i, line in enumerate(lines) if line.rstrip() == "Parameters:")
-    except StopIteration:
-        return defaults
-    name = ""
-    for line in _block(lines, start, 0):
-        match = _KEY.match(line)
-        if match and len(match["indent"]) == 2:
-            name = match["key"]
-        elif match and match["key"] == "Default" and name:
-            defaults[name] = match["value"].strip("'\"")
-    return defaults
 
 
 def _value(raw: str, defaults: Mapping[str, str]) -> str:
