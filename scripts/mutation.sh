@@ -30,7 +30,7 @@ main() {
   # attack stories in tests/security/. pytest stops at the first failure, so the module's own tests
   # come first; third-party plugins other than pytest-timeout are not loaded (seconds a mutant).
   # The default: the security core; any other module can be named on the command line.
-  default_modules=(fetch urls keys verify access_token oidc_metadata config authenticate session fingerprint user
+  default_modules=(fetch urls keys verify access_token userinfo oidc_metadata config authenticate session fingerprint user
     bearer asgi.middleware asgi.verifier asgi.user_headers templates.logout_lambda)
   modules=("$@")
   [ ${#modules[@]} -gt 0 ] || modules=("${default_modules[@]}")

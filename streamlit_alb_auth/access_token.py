@@ -7,7 +7,8 @@ it, so anyone who can reach the app could forge it. Its claims (and groups) are 
     audience, or ``client_id``/``azp``/``cid``/``appid`` equals it), and its ``sub`` is the verified ALB
     ``sub``; or
   * with ``userinfo`` on (or when the token is not a JWT this app can verify, as with Entra ID's Graph
-    tokens), the issuer's userinfo endpoint accepts it and answers for the same ``sub``. A token that
+    tokens), the issuer's userinfo endpoint accepts it and answers for the same ``sub`` (asked, and
+    its answers kept and budgeted, by ``userinfo.UserinfoClient``). A token that
     is a JWT must be for this app here too (its claims read unverified, which is enough: the provider
     vouches for the whole token when its userinfo endpoint accepts it, and a refused one costs no
     call), unless ``audience`` is ``ANY_AUDIENCE`` (``"*"``), spelled out, for a provider whose access
@@ -20,10 +21,7 @@ Pure Python (PyJWT); no Streamlit import.
 
 from __future__ import annotations
 
-import collections
-import hashlib
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,14 +32,14 @@ import jwt
 from streamlit_alb_auth.cognito import (
     user_pool_issuers,
 )
-from streamlit_alb_auth.errors import AccessTokenError, ConfigurationError, FetchError, UserinfoError
+from streamlit_alb_auth.errors import AccessTokenError, ConfigurationError
 from streamlit_alb_auth.fetch import Fetcher
 from streamlit_alb_auth.oidc_metadata import ASYMMETRIC_ALGORITHMS, OidcMetadata
+from streamlit_alb_auth.userinfo import USERINFO_CHECKS_PER_USER, UserinfoClient
 
 MAX_ACCESS_TOKEN_LENGTH = 16 * 1024
 ANY_AUDIENCE = "*"  # the spelled-out opt-out of the audience check; userinfo mode only
 CLIENT_CLAIMS = ("client_id", "azp", "cid", "appid")  # Cognito, OIDC, Okta, Entra ID (v1 and Graph)
-USERINFO_CHECKS_PER_USER = 10  # a minute; an answer is cached per token, so one user needs ~1
 _TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 
 
@@ -138,16 +136,9 @@ class IdpVerifier:
             for name in self.issuers
         }
         self.metadata = self._metadata[self.issuer]
-        self._userinfo_fetcher = userinfo_fetcher or Fetcher(
-            timeout=timeout, max_bytes=64 * 1024, max_fetches_per_minute=600, what="userinfo"
+        self.userinfo_client = UserinfoClient(
+            timeout=timeout, ttl=userinfo_ttl, fetcher=userinfo_fetcher, clock=clock
         )
-        self._answers: collections.OrderedDict[str, tuple[Mapping[str, Any], float]] = (
-            collections.OrderedDict()
-        )
-        self._checks_by_sub: collections.OrderedDict[str, collections.deque[float]] = (
-            collections.OrderedDict()
-        )
-        self._lock = threading.Lock()
 
     @classmethod
     def cognito_pool(cls, user_pool_id: str, *, client_id: str | None, **options: Any) -> IdpVerifier:
@@ -171,7 +162,13 @@ class IdpVerifier:
             raise AccessTokenError("access token has characters no token has")
         if self.use_userinfo or not _is_verifiable_jwt(access_token):
             self._refuse_unfit_jwt(access_token)
-            return IdpFacts(userinfo=self._userinfo(access_token, expected_sub))
+            answer = self.userinfo_client.ask(
+                self.metadata.userinfo_url,
+                access_token,
+                expected_sub=expected_sub,
+                expires=unverified_expiry(access_token),
+            )
+            return IdpFacts(userinfo=answer)
         return IdpFacts(access_token_claims=self._verified_claims(access_token, expected_sub))
 
     def _verified_claims(self, token: str, expected_sub: str) -> dict[str, Any]:
@@ -240,56 +237,6 @@ class IdpVerifier:
         expires = unverified_expiry(token)
         if expires is not None and expires + self.leeway < self._clock():
             raise AccessTokenError("access token rejected (ExpiredSignatureError)")
-
-    def _userinfo(self, token: str, expected_sub: str) -> Mapping[str, Any]:
-        digest = hashlib.sha256(token.encode("ascii")).hexdigest()
-        now = self._clock()
-        with self._lock:
-            cached = self._answers.get(digest)
-            if cached is not None and cached[1] > now:
-                answer = cached[0]
-                return self._same_user(answer, expected_sub)
-        self._charge_userinfo(expected_sub, now)
-        try:
-            url = self.metadata.userinfo_url()
-            response = self._userinfo_fetcher.get(
-                url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            )
-            answer = response.json()
-        except AccessTokenError as exc:
-            raise UserinfoError(f"userinfo endpoint unknown: {exc}") from exc
-        except FetchError as exc:
-            raise UserinfoError(f"userinfo refused: {type(exc).__name__}: {exc}") from exc
-        if not isinstance(answer, dict):
-            raise UserinfoError("userinfo did not answer with a JSON object")
-        until = min(now + self.userinfo_ttl, unverified_expiry(token) or float("inf"))
-        with self._lock:
-            self._answers[digest] = (answer, until)
-            while len(self._answers) > 256:
-                self._answers.popitem(last=False)
-        return self._same_user(answer, expected_sub)
-
-    def _charge_userinfo(self, sub: str, now: float) -> None:
-        """One signed-in user may not spend the shared userinfo budget on junk tokens (one new access
-        token a request), so each ``sub`` may start at most ``USERINFO_CHECKS_PER_USER`` a minute."""
-        with self._lock:
-            times = self._checks_by_sub.pop(sub, None) or collections.deque()
-            while times and times[0] <= now - 60.0:
-                times.popleft()
-            self._checks_by_sub[sub] = times  # most recently used last
-            while len(self._checks_by_sub) > 4096:
-                self._checks_by_sub.popitem(last=False)
-            if len(times) >= USERINFO_CHECKS_PER_USER:
-                raise UserinfoError(
-                    f"over {USERINFO_CHECKS_PER_USER} userinfo checks for this user in the last minute"
-                )
-            times.append(now)
-
-    @staticmethod
-    def _same_user(answer: Mapping[str, Any], expected_sub: str) -> Mapping[str, Any]:
-        if answer.get("sub") != expected_sub:
-            raise UserinfoError("userinfo answered for another user (sub)")
-        return dict(answer)
 
 
 def unverified_expiry(token: str) -> float | None:

@@ -28,7 +28,7 @@ bounded; a test gets fresh ones by making a fresh object (or by ``clear_all``, w
 per-object state                            holds                                          bound
 ==========================================  =============================================  ==============
 ``AlbJwtVerifier`` verified tokens          data tokens already verified                   512
-``IdpVerifier`` userinfo answers, budget    answers per token (5 min); checks per ``sub``   256; 4,096
+``UserinfoClient`` answers, budget          answers per token (5 min); checks per ``sub``   256; 4,096
 ``Authenticator.refusals`` (RefusalLog)     one warning per ``sub`` a minute, with a count  1,024 subs
 ``RequestVerifier`` (the door) users        verified header sets (``TimedLru``)            512
 ``RequestVerifier`` refused access tokens   header sets whose access token was refused,    64
