@@ -15,7 +15,11 @@ import pytest
 from helpers.pinning import FakeClock, Reply, ScriptedServer
 
 from streamlit_alb_auth.errors import AccessTokenError, UserinfoError
-from streamlit_alb_auth.userinfo import MAX_ANSWER_BYTES, USERINFO_CHECKS_PER_USER, UserinfoClient
+from streamlit_alb_auth.userinfo import UserinfoClient
+
+# What the docs promise, spelled out here so a changed constant fails a test.
+USERINFO_CHECKS_PER_USER = 10
+MAX_ANSWER_BYTES = 64 * 1024
 
 PATH = "/userinfo"
 ADA = {"sub": "sub-ada", "groups": ["ops"]}
@@ -59,6 +63,9 @@ def test_an_answer_is_kept_per_token_for_the_ttl(endpoint, clock):
     clock.now += 1  # 300 s: the answer's time is up
     ask(client, endpoint, "token-1")
     assert endpoint.count(PATH) == 3
+    clock.now += 1
+    ask(client, endpoint, "token-2")  # asked at 0 s, unused since: past its time
+    assert endpoint.count(PATH) == 4
 
 
 def test_an_answer_is_never_kept_past_the_tokens_own_exp(endpoint, clock):
@@ -107,6 +114,18 @@ def test_one_user_may_start_a_bounded_number_of_calls_a_minute(endpoint, clock):
     assert endpoint.count(PATH) == USERINFO_CHECKS_PER_USER + 2
 
 
+def test_each_call_leaves_the_budget_a_minute_after_it_was_made(endpoint, clock):
+    client = client_of(clock)
+    for n in range(USERINFO_CHECKS_PER_USER):  # one a second
+        ask(client, endpoint, f"junk-{n}")
+        clock.now += 1
+    clock.now += 55  # 65 s after the first: the first six have left, the last four count
+    for n in range(6):
+        ask(client, endpoint, f"later-{n}")
+    with pytest.raises(UserinfoError):
+        ask(client, endpoint, "one-too-many")
+
+
 def test_calls_just_inside_the_minute_still_count(endpoint, clock):
     client = client_of(clock)
     for n in range(USERINFO_CHECKS_PER_USER):
@@ -127,6 +146,17 @@ def test_kept_answers_are_bounded_least_recently_used_first(endpoint, clock):
     assert endpoint.count(PATH) == 3
     ask(client, endpoint, "token-2")
     assert endpoint.count(PATH) == 4
+
+
+def test_as_many_users_as_the_bound_are_all_remembered(endpoint, clock):
+    client = client_of(clock, max_users=2)
+    for n in range(USERINFO_CHECKS_PER_USER):
+        ask(client, endpoint, f"junk-{n}")
+    endpoint.routes[PATH] = Reply.body(json.dumps({"sub": "sub-bob"}).encode())
+    ask(client, endpoint, "bobs-token", sub="sub-bob")  # two users: Ada's count is kept
+    endpoint.routes[PATH] = Reply.body(json.dumps(ADA).encode())
+    with pytest.raises(UserinfoError, match="userinfo checks"):
+        ask(client, endpoint, "junk-new")
 
 
 def test_the_users_remembered_for_the_budget_are_bounded(endpoint, clock):
