@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.waiting import wait_until
 
 import streamlit_alb_auth
 from streamlit_alb_auth.demo import DEMO_APP
@@ -171,11 +171,13 @@ def test_dev_prints_one_url_and_stops_once(tmp_path):
             command, cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        deadline = time.monotonic() + 90
-        while "Ctrl-C" not in log.read_text():
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        wait_until(
+            lambda: "Ctrl-C" in log.read_text(),
+            seconds=90,
+            what="dev's banner",
+            process=process,
+            explain=log.read_text,
+        )
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=30) == 0
     finally:

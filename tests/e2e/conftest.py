@@ -11,14 +11,13 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
+from helpers.waiting import answers_health, wait_until
 from playwright.sync_api import Page, expect
 
 from streamlit_alb_auth.devserver.machines import MACHINE_CLIENT_ID
@@ -97,17 +96,13 @@ def running_dev_server(folder: Path, *args: str) -> Iterator[DevServer]:
 
 
 def _wait_until_ready(process: subprocess.Popen, server: DevServer) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"dev server exited early ({process.returncode}):\n{server.log.read_text()}")
-        try:
-            if requests.get(server.base_url + "/_stcore/health", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"dev server not healthy after {STARTUP_SECONDS}s:\n{server.log.read_text()}")
+    wait_until(
+        lambda: answers_health(server.base_url),
+        seconds=STARTUP_SECONDS,
+        what="the dev server's health check",
+        process=process,
+        explain=server.log.read_text,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +129,10 @@ def context(browser: object) -> Iterator[object]:
 def printed_secret(log: Path) -> str:
     """The machine client's secret from ``dev --machine-clients``'s banner, which follows the health check
     the server fixtures wait for: wait for it too."""
-    deadline = time.monotonic() + CONDITION_SECONDS
-    while not (found := re.findall(rf"client id {MACHINE_CLIENT_ID}, secret (\S+) ", log.read_text())):
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
+    found = wait_until(
+        lambda: re.findall(rf"client id {MACHINE_CLIENT_ID}, secret (\S+) ", log.read_text()),
+        seconds=CONDITION_SECONDS,
+        what="the machine client's secret in dev's banner",
+        explain=log.read_text,
+    )
     return found[0]

@@ -11,13 +11,13 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from conftest import _free_port
+from helpers.waiting import answers_health, wait_until
 from playwright.sync_api import expect
 
 from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer, stop_process_group
@@ -81,21 +81,12 @@ def running_streamlit(folder: Path, env: dict[str, str]) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while not _healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-            time.sleep(0.3)
+        wait_until(
+            lambda: answers_health(url), seconds=90, what="streamlit", process=process, explain=log.read_text
+        )
         yield url
     finally:
         stop_process_group(process)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return requests.get(url + "/_stcore/health", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def test_a_chromium_tab_sees_the_verified_name_groups_and_a_bool(door, context):

@@ -11,11 +11,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from cfnlint.decode import decode
+from helpers.waiting import wait_until
 
 from streamlit_alb_auth.devserver.runner import free_port
 from streamlit_alb_auth.templates import write_template
@@ -118,11 +118,13 @@ def test_image_environment_starts_streamlit_and_healthcheck_answers(tmp_path) ->
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while subprocess.run(check, env=env, capture_output=True, timeout=30).returncode != 0:
-            assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
-            assert time.monotonic() < deadline, "Streamlit did not become healthy"
-            time.sleep(0.5)
+        wait_until(
+            lambda: subprocess.run(check, env=env, capture_output=True, timeout=30).returncode == 0,
+            seconds=60,
+            what="the image's HEALTHCHECK",
+            process=server,
+            explain=lambda: server.stdout.read().decode() if server.stdout else "",
+        )
     finally:
         stop_process_group(server)
     log = server.stdout.read().decode() if server.stdout else ""

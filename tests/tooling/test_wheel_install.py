@@ -14,13 +14,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.waiting import answers_health, wait_until
 from helpers.wheel import IGNORE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,17 +110,8 @@ def component_server(component_venv, tmp_path, request) -> Iterator[tuple[str, P
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "streamlit did not start in 60 s"
-            time.sleep(0.3)
+        explain = (tmp_path / "server.log").read_text
+        wait_until(lambda: answers_health(url), seconds=60, what="streamlit", process=server, explain=explain)
         yield url, tmp_path
     finally:
         server.terminate()
