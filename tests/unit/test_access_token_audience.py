@@ -15,10 +15,9 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from helpers.pinning import FakeClock, Reply, ScriptedServer
+from helpers.pinning import Reply, ScriptedServer
 
 from streamlit_alb_auth.access_token import ANY_AUDIENCE, IdpVerifier
-from streamlit_alb_auth.asgi.verifier import RequestVerifier
 from streamlit_alb_auth.authenticate import Authenticator
 from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.errors import AccessTokenError, ConfigurationError
@@ -71,21 +70,6 @@ def groups(server: ScriptedServer, access_token: str, **settings: Any) -> tuple[
     user = authenticator.authenticate(*SIGNER.headers(ADA, access_token=access_token).values())
     assert user.sub == "sub-ada"  # the identity stands whatever the access token
     return user.groups
-
-
-def userinfo_door(server: ScriptedServer, clock: FakeClock) -> RequestVerifier[None]:
-    """The door (``RequestVerifier``) in userinfo mode, on an injected clock."""
-    options = {
-        "alb_arn": SIGNER.alb_arn,
-        "client_id": "my-app",
-        "key_url": server.url("/alb"),
-        "oidc_issuer": server.url(REALM),
-        "groups_claim": "groups",
-        "userinfo": True,
-    }
-    settings = resolve_settings(options, environ={}, secrets={})
-    authenticator = Authenticator(settings, key_store=AlbKeyStore(), clock=clock)
-    return RequestVerifier(settings, lambda user: None, authenticator=authenticator)
 
 
 OTHER_APP = {"aud": "other-app", "azp": "other-app"}
@@ -152,32 +136,3 @@ def test_the_verifier_refuses_another_audience_by_a_typed_error(idp):
     with pytest.raises(AccessTokenError, match="another client"):
         verifier.check(token(idp, OTHER_APP), expected_sub="sub-ada")
     assert verifier.check(token(idp, {"aud": "my-app"}), expected_sub="sub-ada").userinfo["groups"] == ["ops"]
-
-
-def test_in_userinfo_mode_the_door_drops_the_groups_once_the_token_expires(idp):
-    clock = FakeClock(time.time())
-    door = userinfo_door(idp, clock)
-    access_token = token(idp, {"aud": "my-app", "exp": int(clock.now) + 60})
-    headers = [(n.encode(), v.encode()) for n, v in SIGNER.headers(ADA, access_token=access_token).items()]
-    assert door.verify(headers)[0].groups == ("ops",)
-    clock.now += 59
-    assert door.verify(headers)[0].groups == ("ops",)
-    assert (door.verifications, idp.count(USERINFO)) == (1, 1)
-    clock.now += 1 + 30 + 1  # past exp and the leeway: verified again, and refused before userinfo
-    user, _ = door.verify(headers)
-    assert (user.sub, user.groups, dict(user.userinfo)) == ("sub-ada", (), {})
-    assert (door.verifications, idp.count(USERINFO)) == (2, 1)
-
-
-def test_an_opaque_tokens_userinfo_answer_is_reused_at_the_door_for_userinfo_ttl_only(idp):
-    clock = FakeClock(time.time())
-    door = userinfo_door(idp, clock)
-    raw = SIGNER.headers(ADA, access_token="opaque-token", expires_in=3600).items()
-    headers = [(n.encode(), v.encode()) for n, v in raw]
-    assert door.verify(headers)[0].groups == ("ops",)
-    clock.now += 299
-    door.verify(headers)
-    assert (door.verifications, idp.count(USERINFO)) == (1, 1)
-    clock.now += 1  # the userinfo answer's lifetime (userinfo_ttl, 300 s) is over: asked again
-    assert door.verify(headers)[0].groups == ("ops",)
-    assert (door.verifications, idp.count(USERINFO)) == (2, 2)

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers.pinning import FakeClock
+from helpers.oidc_provider import ADA, AUDIENCE, SIGNER, Realm
+from helpers.pinning import FakeClock, Reply, ScriptedServer
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -47,7 +48,7 @@ def settings(signer: LocalAlbSigner, pool: LocalCognitoPool, key_server: LocalKe
     }
 
 
-def _door(settings: dict[str, str], clock: FakeClock) -> RequestVerifier[None]:
+def _door(settings: dict[str, Any], clock: FakeClock) -> RequestVerifier[None]:
     resolved = resolve_settings(settings, environ={}, secrets={})
     authenticator = Authenticator(resolved, key_store=AlbKeyStore(), clock=clock)
     return RequestVerifier(resolved, lambda user: None, authenticator=authenticator)
@@ -194,3 +195,53 @@ def test_a_repeated_alb_header_is_refused_even_when_both_copies_verify(client, s
         raw = [(name.lower().encode(), value.encode()) for name, value in headers]
         with pytest.raises(MalformedTokenError, match="more than once"):
             header_values(raw)
+
+
+# The door in userinfo mode: what userinfo gave is reused no longer than the access token claims to
+# live (plus the leeway), nor longer than the answer's lifetime (userinfo_ttl, 300 s).
+
+
+@pytest.fixture
+def realm() -> Iterator[Realm]:
+    with ScriptedServer({f"/alb/{SIGNER.kid}": Reply.body(SIGNER.public_key_pem)}) as server:
+        yield Realm(server)
+
+
+def _userinfo_door(realm: Realm, clock: FakeClock) -> RequestVerifier[None]:
+    options = {
+        "alb_arn": SIGNER.alb_arn,
+        "audience": AUDIENCE,
+        "key_url": realm.server.url("/alb"),
+        "oidc_issuer": realm.issuer,
+        "groups_claim": "groups",
+        "userinfo": True,
+    }
+    return _door(options, clock)
+
+
+def test_in_userinfo_mode_the_door_drops_the_groups_once_the_token_expires(realm):
+    clock = FakeClock(time.time())
+    door = _userinfo_door(realm, clock)
+    access_token = realm.token({"exp": int(clock.now) + 60})
+    headers = _raw(SIGNER.headers(ADA, access_token=access_token))
+    assert door.verify(headers)[0].groups == ("from-userinfo",)
+    clock.now += 59
+    assert door.verify(headers)[0].groups == ("from-userinfo",)
+    assert (door.verifications, realm.count("/userinfo")) == (1, 1)
+    clock.now += 1 + LEEWAY + 1  # past exp and the leeway: verified again, and refused before userinfo
+    user, _ = door.verify(headers)
+    assert (user.sub, user.groups, dict(user.userinfo)) == ("sub-ada", (), {})
+    assert (door.verifications, realm.count("/userinfo")) == (2, 1)
+
+
+def test_an_opaque_tokens_userinfo_answer_is_reused_at_the_door_for_userinfo_ttl_only(realm):
+    clock = FakeClock(time.time())
+    door = _userinfo_door(realm, clock)
+    headers = _raw(SIGNER.headers(ADA, access_token="opaque-token", expires_in=3600))
+    assert door.verify(headers)[0].groups == ("from-userinfo",)
+    clock.now += 299
+    door.verify(headers)
+    assert (door.verifications, realm.count("/userinfo")) == (1, 1)
+    clock.now += 1  # the userinfo answer's lifetime (userinfo_ttl, 300 s) is over: asked again
+    assert door.verify(headers)[0].groups == ("from-userinfo",)
+    assert (door.verifications, realm.count("/userinfo")) == (2, 2)

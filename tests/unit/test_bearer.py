@@ -162,7 +162,9 @@ def test_a_repeat_is_served_from_the_cache_until_exp(issuer):
     first = verifier.verify(token)
     assert verifier.verify(token) is first
     assert door_verified(CLIENT, CLIENT, first.groups) is first  # what the page finds by st.user
-    now[0] += 61
+    now[0] = float(int(now[0]) + 60)  # the instant of exp: still the cached machine
+    assert verifier.verify(token) is first
+    now[0] += 1
     with pytest.raises(TokenExpiredError):
         verifier.verify(token)
 
@@ -255,10 +257,32 @@ def test_an_unknown_kid_is_refused(issuer, verifier):
 def test_oversized_and_malformed_tokens_are_refused_before_parsing(issuer, verifier):
     with pytest.raises(TokenTooLargeError):
         verifier.verify("a" * (MAX_ACCESS_TOKEN_LENGTH + 1))
-    for junk in ("", "abc", "a.b", "a.b.c.d", "a b.c.d", "a.b.c\n", "é.b.c"):
+    readable_header = _segment({"alg": "RS256", "kid": issuer.provider.kid})
+    for junk in (
+        "",
+        "abc",
+        "a.b",
+        "a.b.c.d",
+        "a b.c.d",
+        "a.b.c\n",
+        "é.b.c",
+        f"{readable_header}.pay!load.sig",
+    ):
         with pytest.raises(MalformedTokenError):
             verifier.verify(junk)
     assert issuer.fetched == []  # nothing was fetched for any of them
+
+
+def test_an_rsa_key_the_jwks_marks_for_another_algorithm_is_not_used(issuer, verifier):
+    """The JWKS says the key is for RS384: an RS256 token naming it is refused, though the RSA
+    signature itself would verify."""
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(issuer.provider.private_key.public_key()))
+    issuer.extra_keys.append({**jwk, "kid": "rs384", "alg": "RS384", "use": "sig"})
+    token = jwt.encode(
+        issuer.claims(), issuer.provider.private_key, algorithm="RS256", headers={"kid": "rs384"}
+    )
+    with pytest.raises(UnsupportedAlgorithmError):
+        verifier.verify(token)
 
 
 def test_an_explicit_jwks_url_skips_discovery(issuer):

@@ -71,6 +71,7 @@ def ec_key_entry(private_key: ec.EllipticCurvePrivateKey, kid: str) -> dict[str,
         [{"kty": "oct", "kid": "secret", "k": "c2VjcmV0", "alg": "HS256"}, RSA_ENTRY],
         [{"kty": "RSA", "kid": "broken", "n": "!!", "e": "AQAB", "alg": "RS256"}, RSA_ENTRY],
         [{k: v for k, v in RSA_ENTRY.items() if k != "alg"}],
+        [{"kid": "no-kty", "crv": "P-256", "x": "AA", "y": "AA"}, RSA_ENTRY],
     ],
     ids=[
         "not-a-dict-first",
@@ -78,6 +79,7 @@ def ec_key_entry(private_key: ec.EllipticCurvePrivateKey, kid: str) -> dict[str,
         "shared-secret-first",
         "broken-first",
         "rsa-without-alg",
+        "no-kty-first",
     ],
 )
 def test_the_usable_key_is_found_among_others(realm, entries):
@@ -200,3 +202,23 @@ def test_metadata_answers_are_capped_at_256_kib(realm):
     other = Realm(realm.server)
     other.route("/jwks", Reply.body(jwks_of(256 * 1024 + 1)))
     assert other.user(other.token()).groups == ()
+
+
+def test_a_configured_userinfo_url_is_used_without_discovery(realm):
+    metadata = OidcMetadata(realm.issuer, userinfo_url=f"{realm.issuer}/elsewhere")
+    assert metadata.userinfo_url() == f"{realm.issuer}/elsewhere"
+    assert realm.count("/.well-known/openid-configuration") == 0
+    assert OidcMetadata(realm.issuer).userinfo_url() == f"{realm.issuer}/userinfo"
+    assert realm.count("/.well-known/openid-configuration") == 1
+
+
+@pytest.mark.parametrize("field", ["userinfo_endpoint", "jwks_uri"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://169.254.169.254/latest/meta-data/", "file:///etc/passwd", "https://user:pw@idp.example.com/"],
+)
+def test_a_hostile_url_in_the_discovery_document_is_a_typed_refusal(realm, field, url):
+    realm.serve_discovery({field: url})
+    metadata = OidcMetadata(realm.issuer)
+    with pytest.raises(errors.AccessTokenError, match=f"discovered {field}"):
+        metadata.userinfo_url() if field == "userinfo_endpoint" else metadata.signing_key(None)
