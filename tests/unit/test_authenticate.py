@@ -603,3 +603,18 @@ def test_the_key_store_is_passed_by_keyword_only():
 def test_authenticate_headers_takes_the_groups_provider_by_keyword_only():
     with pytest.raises(TypeError):
         authenticate_headers({}, lambda user: ["admin"])  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "identity",
+    ["sub-ab", "sub-adb", "", "SUB-ADA", "sub-ada "],
+    ids=["sorts-before", "sorts-after", "empty", "other-case", "trailing-space"],
+)
+def test_an_identity_header_that_is_not_the_signed_sub_is_refused(idp, identity):
+    """``x-amzn-oidc-identity`` is unsigned: it must equal the data token's ``sub`` exactly."""
+    options = {"alb_arn": SIGNER.alb_arn, "client_id": "my-app", "key_url": idp.url("/alb")}
+    authenticator = Authenticator(resolve_settings(options, environ={}, secrets={}), key_store=AlbKeyStore())
+    with pytest.raises(errors.IdentityMismatchError):
+        authenticator.authenticate(*SIGNER.headers(ADA, identity=identity).values())
+    same = authenticator.authenticate(*SIGNER.headers(ADA, identity="".join(["sub-", "ada"])).values())
+    assert same.sub == "sub-ada"  # an equal string, not the same object, is the match
