@@ -383,3 +383,20 @@ def test_https_reaches_a_non_loopback_address(tmp_path):
         assert quick(ssl_context=trusting).get(url).body == b"key"
         with pytest.raises(errors.ConfigurationError):
             quick().get(url.replace("https://", "http://"))
+
+
+@pytest.mark.parametrize(
+    ("status", "called_a_redirect"),
+    [
+        ("299 Odd", False),
+        ("300 Multiple Choices", True),
+        ("302 Found", True),
+        ("399 Odd", True),
+        ("400 Bad", False),
+    ],
+)
+def test_only_a_3xx_answer_is_called_a_redirect_in_the_error(status, called_a_redirect):
+    with serve(answer(status)) as server, pytest.raises(errors.FetchResponseError) as refused:
+        fetcher().get(server.url + "/")
+    assert f"HTTP {status.split()[0]}" in str(refused.value)
+    assert ("a redirect, not followed" in str(refused.value)) is called_a_redirect

@@ -592,3 +592,25 @@ def test_a_changed_environment_applies_to_the_stored_user(server, monkeypatch):
     assert "SignerNotAllowedError" in (user_for(headers, server).problem or "")
     monkeypatch.setenv("ALB_AUTH_ALB_ARN", SIGNER.alb_arn)
     assert user_for(headers, server).is_logged_in
+
+
+def test_a_machine_the_door_verified_is_the_page_user_only_when_st_user_says_machine(monkeypatch, signer):
+    """A session without ALB headers (the agent API) gets the machine the door verified, found by the
+    ``st.user`` the door wrote; a person's ``st.user`` never reaches for it."""
+    from streamlit_alb_auth.bearer import BearerVerifier
+    from streamlit_alb_auth.localidp import LocalOidcProvider
+    from streamlit_alb_auth.testing import LocalKeyServer
+
+    with LocalKeyServer(signer) as keys:
+        provider = LocalOidcProvider(issuer=keys.base_url + "/machines", client_id="agent-client")
+        keys.add_provider(provider)
+        token = provider.access_token("agent-client", claims={"scope": "streamlit/agent"})
+        machine = BearerVerifier(provider.issuer, audience="agent-client").verify(token)
+    said = {"sub": "agent-client", "client_id": "agent-client", "groups": "streamlit/agent"}
+    try:
+        monkeypatch.setattr(st, "user", {**said, "is_machine": True})
+        assert get_alb_user(required=False, headers={}) is machine
+        monkeypatch.setattr(st, "user", said)  # the same names without the door's machine mark
+        assert not get_alb_user(required=False, headers={}).is_logged_in
+    finally:
+        reset_state()
