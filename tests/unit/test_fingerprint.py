@@ -69,3 +69,24 @@ def test_a_lambda_is_known_by_its_line_and_a_named_function_by_its_name():
         return ["a"]
 
     assert provider_identity(provider) == before
+
+
+def test_the_digest_changes_with_each_header_value_the_settings_and_the_provider():
+    from streamlit_alb_auth.config import resolve_settings
+    from streamlit_alb_auth.fingerprint import verified_for
+
+    arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/one/0123456789abcdef"
+    settings = resolve_settings({"alb_arn": arn}, environ={}, secrets={})
+    other_settings = resolve_settings({"alb_arn": arn, "client_id": "c"}, environ={}, secrets={})
+    values = ("data.token.sig", "sub-1", "access-token")
+    base = verified_for(values, settings, None)
+    assert len(base) == 64 and base == verified_for(values, settings, None)
+    variants = [
+        verified_for(("data.token.other", "sub-1", "access-token"), settings, None),
+        verified_for(("data.token.sig", "sub-2", "access-token"), settings, None),
+        verified_for(("data.token.sig", "sub-1", "another-token"), settings, None),
+        verified_for(("data.token.sig", "sub-1access-token", ""), settings, None),  # parts stay apart
+        verified_for(values, other_settings, None),
+        verified_for(values, settings, lambda user: ["admin"]),
+    ]
+    assert len({base, *variants}) == 1 + len(variants)
