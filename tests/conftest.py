@@ -58,6 +58,20 @@ def key_server(signer: LocalAlbSigner, pool: LocalCognitoPool) -> Iterator[Local
 
 
 @pytest.fixture
+def pool_settings(
+    signer: LocalAlbSigner, pool: LocalCognitoPool, key_server: LocalKeyServer
+) -> dict[str, str]:
+    """Settings for the local ALB signer and user pool, their keys served by ``key_server``."""
+    return {
+        "alb_arn": signer.alb_arn,
+        "client_id": signer.client_id,
+        "key_url": key_server.alb_key_url,
+        "user_pool_id": pool.user_pool_id,
+        "jwks_url": key_server.jwks_url,
+    }
+
+
+@pytest.fixture
 def alb_environment(
     monkeypatch: pytest.MonkeyPatch,
     signer: LocalAlbSigner,

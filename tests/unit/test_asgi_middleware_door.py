@@ -23,7 +23,7 @@ from streamlit_alb_auth.asgi.user_headers import (
     st_user_groups,
 )
 from streamlit_alb_auth.errors import ConfigurationError
-from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer, reset_state
+from streamlit_alb_auth.testing import reset_state
 
 CLAIMS = {"sub": "user-1", "email": "user@example.com", "name": "Ada"}
 REFUSED_401 = b"<!doctype html><title>401 Unauthorized</title><h1>401 Unauthorized</h1>\n"
@@ -39,17 +39,6 @@ def no_mapping() -> Iterator[None]:
         config.set_option("server.baseUrlPath", "")
         if _ == "setup":
             yield
-
-
-@pytest.fixture
-def settings(signer: LocalAlbSigner, pool: LocalCognitoPool, key_server: LocalKeyServer) -> dict[str, str]:
-    return {
-        "alb_arn": signer.alb_arn,
-        "client_id": signer.client_id,
-        "key_url": key_server.alb_key_url,
-        "user_pool_id": pool.user_pool_id,
-        "jwks_url": key_server.jwks_url,
-    }
 
 
 class Door:
@@ -78,9 +67,9 @@ class Door:
 
 
 def test_a_verified_http_request_reaches_the_app_with_the_user_and_only_verified_internal_headers(
-    settings, signer
+    pool_settings, signer
 ):
-    door = Door(**settings)
+    door = Door(**pool_settings)
     forged = {"X-Alb-Auth-Groups": "root", "x-alb-auth-sub": "admin"}
     assert door.call("http", "/media/x.png", {**signer.headers(CLAIMS), **forged}) == []
     [scope] = door.reached
@@ -95,8 +84,8 @@ def test_a_verified_http_request_reaches_the_app_with_the_user_and_only_verified
     assert (b"x-amzn-oidc-identity", b"user-1") in scope["headers"]  # the rest is left alone
 
 
-def test_a_refused_http_request_gets_a_bare_401_and_never_reaches_the_app(settings):
-    door = Door(**settings)
+def test_a_refused_http_request_gets_a_bare_401_and_never_reaches_the_app(pool_settings):
+    door = Door(**pool_settings)
     sent = door.call("http", "/", {"x-alb-auth-email": "boss@example.com"})
     assert door.reached == []
     assert sent == [
@@ -113,8 +102,8 @@ def test_a_refused_http_request_gets_a_bare_401_and_never_reaches_the_app(settin
     ]
 
 
-def test_an_exempt_path_is_exempt_for_http_only_and_still_stripped(settings):
-    door = Door(**settings)
+def test_an_exempt_path_is_exempt_for_http_only_and_still_stripped(pool_settings):
+    door = Door(**pool_settings)
     assert door.call("http", "/_stcore/health", {"x-alb-auth-email": "boss@example.com"}) == []
     assert door.reached[0]["headers"] == [] and SCOPE_KEY not in door.reached[0]
     install_user_mapping()
@@ -123,22 +112,22 @@ def test_an_exempt_path_is_exempt_for_http_only_and_still_stripped(settings):
     assert len(door.reached) == 1
 
 
-def test_the_exempt_paths_follow_the_base_url_path(settings):
+def test_the_exempt_paths_follow_the_base_url_path(pool_settings):
     config.set_option("server.baseUrlPath", "/team/")
-    door = Door(**settings)
+    door = Door(**pool_settings)
     assert door.call("http", "/team/_stcore/health") == [] and len(door.reached) == 1
     assert door.call("http", "/_stcore/health")[0]["status"] == 401
-    assert Door(exempt_paths=["/ping"], **settings).call("http", "/ping") == []
+    assert Door(exempt_paths=["/ping"], **pool_settings).call("http", "/ping") == []
 
 
-def test_other_scope_types_pass_through_untouched(settings):
-    door = Door(**settings)
+def test_other_scope_types_pass_through_untouched(pool_settings):
+    door = Door(**pool_settings)
     assert door.call("other-kind", "/x", {"x-alb-auth-email": "boss@example.com"}) == []
     assert door.reached[0]["headers"] == [(b"x-alb-auth-email", b"boss@example.com")]
 
 
-def test_startup_installs_the_mapping_and_replays_the_startup_message(settings):
-    door = Door(**settings)
+def test_startup_installs_the_mapping_and_replays_the_startup_message(pool_settings):
+    door = Door(**pool_settings)
     assert not mapping_installed()
     assert door.call("lifespan") == []
     assert door.reached[0]["first"] == {"type": "lifespan.startup"}
@@ -171,8 +160,8 @@ async def _lifespan(middleware: AlbAuthMiddleware, sent: list[dict[str, Any]]) -
     await middleware({"type": "lifespan"}, receive, send)
 
 
-def test_the_agent_api_and_websockets_need_the_mapping_plain_pages_do_not(settings, signer):
-    door = Door(**settings)
+def test_the_agent_api_and_websockets_need_the_mapping_plain_pages_do_not(pool_settings, signer):
+    door = Door(**pool_settings)
     config.set_option(OPTION, {"x-forwarded-email": "email"}, where_defined="config.toml")
     headers = signer.headers(CLAIMS)
     assert door.call("http", "/_stcore/agent/tools", headers)[0]["status"] == 503
@@ -199,16 +188,16 @@ def test_st_user_groups_reads_only_a_non_empty_string():
     assert st_user_groups(True) == ()
 
 
-def test_alb_auth_checks_the_groups_provider_and_the_logout_route(settings):
+def test_alb_auth_checks_the_groups_provider_and_the_logout_route(pool_settings):
     with pytest.raises(ConfigurationError, match="groups_provider must be a callable") as bad:
-        alb_auth(groups_provider="admins", **settings)
+        alb_auth(groups_provider="admins", **pool_settings)
     assert bad.value.setting == "groups_provider"
     with pytest.raises(
         ConfigurationError, match=r"unknown setting\(s\) \['alb_arm'\]; known: .*groups_provider"
     ):
-        alb_auth(alb_arm="x", **settings)
-    assert alb_auth(logout_path=None, **settings)["routes"] == []
-    [middleware] = alb_auth(logout_path=None, **settings)["middleware"]
+        alb_auth(alb_arm="x", **pool_settings)
+    assert alb_auth(logout_path=None, **pool_settings)["routes"] == []
+    [middleware] = alb_auth(logout_path=None, **pool_settings)["middleware"]
     assert middleware.kwargs["exempt_paths"] == ("/_stcore/health", "/_stcore/script-health-check")
 
 
@@ -284,7 +273,7 @@ def test_raw_values_escape_control_characters_and_keep_printable_ascii():
     assert UserValue("a\x1fb").decode("latin-1") == "a\x1fb"
 
 
-def test_the_middleware_takes_its_options_by_name(settings):
+def test_the_middleware_takes_its_options_by_name(pool_settings):
     async def app(scope: Any, receive: Any, send: Any) -> None:
         pass
 
@@ -294,14 +283,14 @@ def test_the_middleware_takes_its_options_by_name(settings):
 
 @pytest.mark.parametrize("bearer_configured", [False, True])
 def test_a_bearer_token_on_the_agent_api_meets_the_machine_door_only_when_bearer_issuer_is_set(
-    settings, bearer_configured
+    pool_settings, bearer_configured
 ):
     machine = {
         "bearer_issuer": "https://issuer.example.com",
         "bearer_audience": "agents",
         "bearer_jwks_url": "https://issuer.example.com/jwks",  # never fetched: the token is refused first
     }
-    door = Door(**settings, **(machine if bearer_configured else {}))
+    door = Door(**pool_settings, **(machine if bearer_configured else {}))
     door.call("lifespan")  # installs the st.user mapping the agent API needs
     sent = door.call("http", "/_stcore/agent/interact", {"authorization": "Bearer not-a-jwt"})
     assert [scope["type"] for scope in door.reached] == ["lifespan"]

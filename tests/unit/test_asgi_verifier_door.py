@@ -31,25 +31,14 @@ from streamlit_alb_auth.authenticate import DATA_HEADER, Authenticator, header_v
 from streamlit_alb_auth.config import resolve_settings
 from streamlit_alb_auth.errors import ConfigurationError, MalformedTokenError, TokenExpiredError
 from streamlit_alb_auth.keys import AlbKeyStore
-from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, LocalKeyServer, reset_state
+from streamlit_alb_auth.testing import LocalAlbSigner, LocalCognitoPool, reset_state
 
 CLAIMS = {"sub": "user-1", "email": "user@example.com"}
 LEEWAY = 30.0  # the verifiers' default clock-skew allowance
 
 
-@pytest.fixture
-def settings(signer: LocalAlbSigner, pool: LocalCognitoPool, key_server: LocalKeyServer) -> dict[str, str]:
-    return {
-        "alb_arn": signer.alb_arn,
-        "client_id": signer.client_id,
-        "key_url": key_server.alb_key_url,
-        "user_pool_id": pool.user_pool_id,
-        "jwks_url": key_server.jwks_url,
-    }
-
-
-def _door(settings: dict[str, Any], clock: FakeClock) -> RequestVerifier[None]:
-    resolved = resolve_settings(settings, environ={}, secrets={})
+def _door(pool_settings: dict[str, Any], clock: FakeClock) -> RequestVerifier[None]:
+    resolved = resolve_settings(pool_settings, environ={}, secrets={})
     authenticator = Authenticator(resolved, key_store=AlbKeyStore(), clock=clock)
     return RequestVerifier(resolved, lambda user: None, authenticator=authenticator)
 
@@ -58,9 +47,9 @@ def _raw(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return [(name.encode(), value.encode()) for name, value in headers.items()]
 
 
-def test_a_cached_header_set_is_refused_once_its_data_token_expires(settings, signer):
+def test_a_cached_header_set_is_refused_once_its_data_token_expires(pool_settings, signer):
     clock = FakeClock(time.time())
-    door = _door(settings, clock)
+    door = _door(pool_settings, clock)
     headers = _raw(signer.headers(CLAIMS, expires_in=120))
     assert door.verify(headers)[0].sub == "user-1"
     clock.now += 60
@@ -71,9 +60,9 @@ def test_a_cached_header_set_is_refused_once_its_data_token_expires(settings, si
         door.verify(headers)
 
 
-def test_a_cached_user_loses_the_groups_of_an_expired_access_token(settings, signer, pool):
+def test_a_cached_user_loses_the_groups_of_an_expired_access_token(pool_settings, signer, pool):
     clock = FakeClock(time.time())
-    door = _door(settings, clock)
+    door = _door(pool_settings, clock)
     token = pool.access_token("user-1", groups=["admins"], expires_in=60)
     headers = _raw(signer.headers(CLAIMS, access_token=token, expires_in=600))
     assert door.verify(headers)[0].groups == ("admins",)
@@ -90,9 +79,9 @@ def test_a_cached_user_loses_the_groups_of_an_expired_access_token(settings, sig
     assert door.verifications == 2
 
 
-def test_an_authenticator_for_other_settings_is_refused(settings, signer):
-    resolved = resolve_settings(settings, environ={}, secrets={})
-    other = resolve_settings({**settings, "client_id": "another-client"}, environ={}, secrets={})
+def test_an_authenticator_for_other_settings_is_refused(pool_settings, signer):
+    resolved = resolve_settings(pool_settings, environ={}, secrets={})
+    other = resolve_settings({**pool_settings, "client_id": "another-client"}, environ={}, secrets={})
     with pytest.raises(ConfigurationError, match="other settings"):
         RequestVerifier(resolved, lambda user: None, authenticator=Authenticator(other))
 
@@ -112,13 +101,13 @@ async def _socket(websocket: WebSocket) -> None:
 
 
 @pytest.fixture
-def client(settings: dict[str, str]) -> Iterator[TestClient]:
+def client(pool_settings: dict[str, str]) -> Iterator[TestClient]:
     """The middleware uses the process-wide key store (10 key fetches a minute): fresh before and after."""
     reset_state()
     config.set_option(OPTION, {}, where_defined="<default>")
     app = Starlette(
         routes=[Route("/{path:path}", _http), WebSocketRoute("/_stcore/stream", _socket)],
-        middleware=[Middleware(AlbAuthMiddleware, **settings)],
+        middleware=[Middleware(AlbAuthMiddleware, **pool_settings)],
     )
     try:
         with TestClient(app) as test_client:
@@ -162,7 +151,9 @@ def _repeated(signer: LocalAlbSigner, pool: LocalCognitoPool) -> list[list[tuple
     return [same_twice, second_valid, identity_twice, access_twice]
 
 
-def _websocket_handshake(settings: dict[str, str], headers: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _websocket_handshake(
+    pool_settings: dict[str, str], headers: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
     """What the door sends for a websocket handshake with exactly these raw headers (repeats kept)."""
     sent: list[dict[str, Any]] = []
     reached: list[bool] = []
@@ -181,17 +172,17 @@ def _websocket_handshake(settings: dict[str, str], headers: list[tuple[str, str]
         "path": "/_stcore/stream",
         "headers": [(name.lower().encode(), value.encode()) for name, value in headers],
     }
-    asyncio.run(AlbAuthMiddleware(inner, **settings)(scope, receive, send))
+    asyncio.run(AlbAuthMiddleware(inner, **pool_settings)(scope, receive, send))
     return sent if not reached else [{"type": "reached the app"}]
 
 
-def test_a_repeated_alb_header_is_refused_even_when_both_copies_verify(client, settings, signer, pool):
+def test_a_repeated_alb_header_is_refused_even_when_both_copies_verify(client, pool_settings, signer, pool):
     single = signer.headers(CLAIMS)
     assert client.get("/", headers=single).status_code == 200
-    assert _websocket_handshake(settings, list(single.items())) == [{"type": "reached the app"}]
+    assert _websocket_handshake(pool_settings, list(single.items())) == [{"type": "reached the app"}]
     for headers in _repeated(signer, pool):
         assert client.get("/", headers=headers).status_code == 401
-        assert _websocket_handshake(settings, headers) == [{"type": "websocket.close", "code": 1008}]
+        assert _websocket_handshake(pool_settings, headers) == [{"type": "websocket.close", "code": 1008}]
         raw = [(name.lower().encode(), value.encode()) for name, value in headers]
         with pytest.raises(MalformedTokenError, match="more than once"):
             header_values(raw)
